@@ -1,0 +1,375 @@
+//! Shared memory mapped from a file: `/dev/shm`, a memfd, or a UIO map.
+
+use std::ffi::c_void;
+use std::fs::OpenOptions;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+
+use openamp_metal::{IoAttr, IoRegion, PhysMap};
+use rustix::fs::{MemfdFlags, SealFlags};
+use rustix::mm::{MapFlags, ProtFlags};
+
+use crate::error::{Error, Result};
+
+/// The path of OpenAMP's "Linux process" shared memory file.
+pub const OPENAMP_SHM_PATH: &str = "/dev/shm/openamp.shm";
+
+/// One `mmap`, undone when dropped.
+#[derive(Debug)]
+struct Mapping {
+    ptr: NonNull<c_void>,
+    len: usize,
+}
+
+// SAFETY: `Mapping` only remembers where a MAP_SHARED mapping is so that it
+// can be unmapped; it gives no access to the bytes, and unmapping from
+// another thread is as valid as from this one.
+unsafe impl Send for Mapping {}
+// SAFETY: `&Mapping` allows nothing at all (no methods read through `ptr`).
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps `len` bytes of `fd` at `offset`, shared and read-write.
+    fn new(fd: BorrowedFd<'_>, len: usize, offset: u64) -> Result<Self> {
+        if len == 0 {
+            return Err(Error::BadSize {
+                size: 0,
+                reason: "empty mapping",
+            });
+        }
+        // SAFETY: a null hint lets the kernel pick fresh addresses, so no
+        // existing Rust object is replaced; MAP_SHARED of a file we opened
+        // read-write creates new memory that only this `Mapping` describes.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                fd,
+                offset,
+            )
+        }
+        .map_err(|e| Error::os("mmap", e))?;
+        let ptr = NonNull::new(ptr).ok_or(Error::BadSize {
+            size: len as u64,
+            reason: "mmap returned a null address",
+        })?;
+        Ok(Mapping { ptr, len })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are exactly what mmap returned and nothing else
+        // unmaps them. Every `IoRegion` over this memory borrows the owning
+        // `SharedMemory`, so none outlives this call (a leaked mapping is
+        // never dropped, see `SharedMemory::leak`).
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr(), self.len) };
+    }
+}
+
+/// A shared memory mapping: a file in `/dev/shm`, a memfd, or a UIO map.
+///
+/// It owns the `mmap` and the file descriptor. [`region`](Self::region) gives
+/// an [`IoRegion`] that borrows the mapping; [`leak`](Self::leak) gives one
+/// for the rest of the program.
+///
+/// The physical address of a byte is, by default, its offset in the file
+/// (base 0, as OpenAMP's Linux-process platform has it) and, for a UIO map,
+/// the map's `addr`; [`with_phys_base`](Self::with_phys_base) changes it.
+///
+/// The region is only as safe as the file: if another process shrinks it
+/// (`ftruncate`), accessing the lost pages raises `SIGBUS`. Memfds made here
+/// are sealed against that; a `/dev/shm` file cannot be.
+#[derive(Debug)]
+pub struct SharedMemory {
+    map: Mapping,
+    /// Describes (a part of) `map`. Its `'static` is a private fiction: it is
+    /// only handed out with the lifetime of `&self`, or after `leak`.
+    region: IoRegion<'static>,
+    /// Offset of the region's first byte inside `map`.
+    skip: usize,
+    fd: OwnedFd,
+    path: Option<PathBuf>,
+}
+
+impl SharedMemory {
+    /// Opens the file at `path`, creating it (mode 0600) if needed and growing
+    /// it to at least `size` bytes, and maps its first `size` bytes.
+    ///
+    /// Both sides of a Linux-process pair may call this with the same
+    /// arguments: whichever comes first creates the file. A larger existing
+    /// file is not shrunk.
+    pub fn open_or_create(path: impl AsRef<Path>, size: usize) -> Result<Self> {
+        let path = path.as_ref();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::path(path, e))?;
+        let len = file.metadata().map_err(|e| Error::path(path, e))?.len();
+        if len < size as u64 {
+            file.set_len(size as u64)
+                .map_err(|e| Error::path(path, e))?;
+        }
+        Self::from_parts(file.into(), size, 0, 0, size, 0, Some(path.to_owned()))
+    }
+
+    /// Opens an existing file read-write and maps all of it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::path(path, e))?;
+        let len = file.metadata().map_err(|e| Error::path(path, e))?.len();
+        let size = usize::try_from(len).map_err(|_| Error::BadSize {
+            size: len,
+            reason: "file larger than the address space",
+        })?;
+        Self::from_parts(file.into(), size, 0, 0, size, 0, Some(path.to_owned()))
+    }
+
+    /// Creates an anonymous memfd of `size` bytes and maps it.
+    ///
+    /// `name` only shows up in `/proc/<pid>/fd`. The memfd is sealed so that
+    /// it can neither shrink nor grow: a process it is passed to cannot make
+    /// our accesses fault. Pass it to a child with
+    /// [`set_inheritable`](crate::set_inheritable) and the child maps it with
+    /// [`from_fd`](Self::from_fd).
+    pub fn memfd(name: &str, size: usize) -> Result<Self> {
+        let fd = rustix::fs::memfd_create(name, MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)
+            .map_err(|e| Error::os("memfd_create", e))?;
+        rustix::fs::ftruncate(&fd, size as u64).map_err(|e| Error::os("ftruncate", e))?;
+        rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL)
+            .map_err(|e| Error::os("fcntl(F_ADD_SEALS)", e))?;
+        Self::from_parts(fd, size, 0, 0, size, 0, None)
+    }
+
+    /// Maps all of an open file, e.g. a memfd received from a parent process.
+    ///
+    /// The descriptor must be open read-write.
+    pub fn from_fd(fd: OwnedFd) -> Result<Self> {
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::os("fstat", e))?;
+        let len = u64::try_from(st.st_size).unwrap_or(0);
+        let size = usize::try_from(len).map_err(|_| Error::BadSize {
+            size: len,
+            reason: "file larger than the address space",
+        })?;
+        Self::from_parts(fd, size, 0, 0, size, 0, None)
+    }
+
+    /// Maps `map_len` bytes of `fd` at `file_offset`; the region is the
+    /// `size` bytes that start `skip` bytes into the mapping, at physical
+    /// address `phys`.
+    pub(crate) fn from_parts(
+        fd: OwnedFd,
+        map_len: usize,
+        file_offset: u64,
+        skip: usize,
+        size: usize,
+        phys: u64,
+        path: Option<PathBuf>,
+    ) -> Result<Self> {
+        match skip.checked_add(size) {
+            Some(end) if end <= map_len && size > 0 => {}
+            _ => {
+                return Err(Error::BadSize {
+                    size: size as u64,
+                    reason: "empty, or larger than the mapping",
+                })
+            }
+        }
+        let map = Mapping::new(fd.as_fd(), map_len, file_offset)?;
+        let region = Self::describe(&map, skip, size, phys, IoAttr::UNCACHED)?;
+        Ok(SharedMemory {
+            map,
+            region,
+            skip,
+            fd,
+            path,
+        })
+    }
+
+    fn describe(
+        map: &Mapping,
+        skip: usize,
+        size: usize,
+        phys: u64,
+        attr: IoAttr,
+    ) -> Result<IoRegion<'static>> {
+        let virt = map.ptr.as_ptr().cast::<u8>().wrapping_add(skip);
+        // SAFETY: `skip + size <= map.len` (checked by `from_parts`), so the
+        // range is inside a live read-write mapping. It stays mapped as long
+        // as the `SharedMemory` holding `map` exists, and the region is only
+        // handed out borrowing it (or after `leak` made the mapping
+        // permanent). This crate never makes a Rust reference into it.
+        let region = unsafe { IoRegion::new(virt, size, PhysMap::Contiguous(phys), attr) }?;
+        Ok(region)
+    }
+
+    /// Sets the physical address of the region's first byte (default: 0 for
+    /// files and memfds, the map's `addr` for UIO).
+    pub fn with_phys_base(mut self, base: u64) -> Result<Self> {
+        self.region = Self::describe(
+            &self.map,
+            self.skip,
+            self.region.size(),
+            base,
+            self.region.attr(),
+        )?;
+        Ok(self)
+    }
+
+    /// Sets the memory attributes the region reports (default: uncached,
+    /// which is right for memory shared between Linux processes).
+    pub fn with_attr(mut self, attr: IoAttr) -> Result<Self> {
+        let phys = self.region.offset_to_phys(0)?;
+        self.region = Self::describe(&self.map, self.skip, self.region.size(), phys, attr)?;
+        Ok(self)
+    }
+
+    /// The shared memory, for as long as this mapping lives.
+    pub fn region(&self) -> IoRegion<'_> {
+        self.region
+    }
+
+    /// Keeps the memory mapped for the rest of the program and returns a
+    /// region over it. The file descriptor is closed; the mapping stays.
+    pub fn leak(self) -> IoRegion<'static> {
+        let SharedMemory { map, region, .. } = self;
+        // Without its destructor the mapping is never unmapped, which is what
+        // makes `'static` true.
+        std::mem::forget(map);
+        region
+    }
+
+    /// Size of the region in bytes.
+    pub fn size(&self) -> usize {
+        self.region.size()
+    }
+
+    /// The file this was opened from (`None` for memfds and descriptors).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+impl AsFd for SharedMemory {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::Ordering;
+    use openamp_metal::Error as MetalError;
+
+    fn unique_shm(tag: &str) -> PathBuf {
+        PathBuf::from(format!(
+            "/dev/shm/openamp-rs-unit-{tag}-{}",
+            std::process::id()
+        ))
+    }
+
+    struct Remove(PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn two_mappings_of_one_file_see_each_other() {
+        let path = unique_shm("two");
+        let _rm = Remove(path.clone());
+        let a = SharedMemory::open_or_create(&path, 0x2000).unwrap();
+        let b = SharedMemory::open(&path).unwrap();
+        assert_eq!(b.size(), 0x2000);
+        assert_eq!(a.path(), Some(path.as_path()));
+        a.region().write_u32(0x1000, 0xfeed_f00d).unwrap();
+        assert_eq!(b.region().read_u32(0x1000).unwrap(), 0xfeed_f00d);
+        b.region().store_u16(0x10, 7, Ordering::Release).unwrap();
+        assert_eq!(a.region().load_u16(0x10, Ordering::Acquire).unwrap(), 7);
+        // Opening again with a smaller size leaves the file as it was.
+        let c = SharedMemory::open_or_create(&path, 0x1000).unwrap();
+        assert_eq!(c.size(), 0x1000);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0x2000);
+    }
+
+    #[test]
+    fn bounds_are_checked_on_a_real_mapping() {
+        let shm = SharedMemory::memfd("bounds", 4096).unwrap();
+        let r = shm.region();
+        assert!(matches!(
+            r.read_u32(4096),
+            Err(MetalError::OutOfRange { offset: 4096, len: 4, size: 4096 })
+        ));
+        assert!(matches!(
+            r.write_u64(4092, 0),
+            Err(MetalError::OutOfRange { .. })
+        ));
+        assert!(matches!(r.read_u32(2), Err(MetalError::Misaligned { .. })));
+        assert!(r.sub_region(4000, 200).is_err());
+        r.write_u64(4088, u64::MAX).unwrap();
+    }
+
+    #[test]
+    fn phys_is_the_file_offset_plus_base() {
+        let shm = SharedMemory::memfd("phys", 0x3000).unwrap();
+        assert_eq!(shm.region().offset_to_phys(0x1234).unwrap(), 0x1234);
+        let shm = shm.with_phys_base(0x3ed0_0000).unwrap();
+        let r = shm.region();
+        assert_eq!(r.offset_to_phys(0x10).unwrap(), 0x3ed0_0010);
+        assert_eq!(r.phys_to_offset(0x3ed0_2000).unwrap(), 0x2000);
+        assert!(r.phys_to_offset(0x3ed0_3000).is_err());
+        let shm = shm.with_attr(IoAttr::CACHED).unwrap();
+        assert!(shm.region().attr().cached);
+        assert_eq!(shm.region().offset_to_phys(0).unwrap(), 0x3ed0_0000);
+        assert!(SharedMemory::memfd("phys", 0x3000)
+            .unwrap()
+            .with_phys_base(u64::MAX - 10)
+            .is_err());
+    }
+
+    #[test]
+    fn memfd_is_sealed_and_can_be_mapped_again_from_its_fd() {
+        let shm = SharedMemory::memfd("seal", 8192).unwrap();
+        shm.region().write_u8(8191, 0x5a).unwrap();
+        assert!(rustix::fs::ftruncate(&shm, 100).is_err());
+        let again = SharedMemory::from_fd(shm.as_fd().try_clone_to_owned().unwrap()).unwrap();
+        assert_eq!(again.size(), 8192);
+        assert_eq!(again.region().read_u8(8191).unwrap(), 0x5a);
+    }
+
+    #[test]
+    fn leaked_region_outlives_the_mapping_value() {
+        let region: IoRegion<'static> = SharedMemory::memfd("leak", 4096).unwrap().leak();
+        region.write_u32(0, 1).unwrap();
+        assert_eq!(region.read_u32(0).unwrap(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_path_and_the_size() {
+        let missing = unique_shm("missing");
+        match SharedMemory::open(&missing) {
+            Err(Error::Path { path, source }) => {
+                assert_eq!(path, missing);
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            SharedMemory::memfd("empty", 0),
+            Err(Error::BadSize { size: 0, .. })
+        ));
+    }
+}
