@@ -4,8 +4,12 @@ mod error;
 mod fd;
 pub mod notify;
 mod shm;
+mod time;
+pub mod uio;
 
 pub use error::{Error, Result};
 pub use fd::set_inheritable;
 pub use notify::{EventFd, SocketListener, SocketNotifier, OPENAMP_EVENT_SOCKET};
 pub use shm::{SharedMemory, OPENAMP_SHM_PATH};
+pub use time::{LinuxDelay, LinuxSystem, MonotonicClock};
+pub use uio::{UioDevice, UioIrq, UioMapInfo, UioPaths};
