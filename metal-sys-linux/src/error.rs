@@ -117,7 +117,9 @@ impl From<Error> for openamp_metal::Error {
     /// `errno`, for code that only speaks `openamp_metal::Error`.
     fn from(e: Error) -> Self {
         let io = |source: &std::io::Error| openamp_metal::Error::Os {
-            errno: source.raw_os_error().unwrap_or(rustix::io::Errno::IO.raw_os_error()),
+            errno: source
+                .raw_os_error()
+                .unwrap_or(rustix::io::Errno::IO.raw_os_error()),
         };
         match e {
             Error::Metal(m) => m,

@@ -4,6 +4,7 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::OFlags;
 use rustix::io::{Errno, FdFlags};
 
 use crate::error::{Error, Result};
@@ -60,6 +61,15 @@ pub(crate) fn wait_readable(fd: impl AsFd, timeout: Duration) -> Result<bool, Er
     }
 }
 
+/// Puts a descriptor in non-blocking mode; it may be shared with another
+/// process, which then sees the same flag (harmless for our channels, whose
+/// users all poll before reading).
+pub(crate) fn set_nonblocking(fd: impl AsFd) -> Result<()> {
+    let flags = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::os("fcntl(F_GETFL)", e))?;
+    rustix::fs::fcntl_setfl(&fd, flags | OFlags::NONBLOCK)
+        .map_err(|e| Error::os("fcntl(F_SETFL)", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,8 +90,12 @@ mod tests {
     fn inheritable_toggles_cloexec() {
         let (a, _b) = UnixStream::pair().unwrap();
         set_inheritable(&a, true).unwrap();
-        assert!(!rustix::io::fcntl_getfd(&a).unwrap().contains(FdFlags::CLOEXEC));
+        assert!(!rustix::io::fcntl_getfd(&a)
+            .unwrap()
+            .contains(FdFlags::CLOEXEC));
         set_inheritable(&a, false).unwrap();
-        assert!(rustix::io::fcntl_getfd(&a).unwrap().contains(FdFlags::CLOEXEC));
+        assert!(rustix::io::fcntl_getfd(&a)
+            .unwrap()
+            .contains(FdFlags::CLOEXEC));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::ffi::c_void;
 use std::fs::OpenOptions;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
@@ -109,6 +109,8 @@ impl SharedMemory {
             .read(true)
             .write(true)
             .create(true)
+            // The other side may have filled it already.
+            .truncate(false)
             .mode(0o600)
             .open(path)
             .map_err(|e| Error::path(path, e))?;
@@ -267,6 +269,12 @@ impl AsFd for SharedMemory {
     }
 }
 
+impl AsRawFd for SharedMemory {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,7 +319,11 @@ mod tests {
         let r = shm.region();
         assert!(matches!(
             r.read_u32(4096),
-            Err(MetalError::OutOfRange { offset: 4096, len: 4, size: 4096 })
+            Err(MetalError::OutOfRange {
+                offset: 4096,
+                len: 4,
+                size: 4096
+            })
         ));
         assert!(matches!(
             r.write_u64(4092, 0),

@@ -175,7 +175,10 @@ impl UioDevice {
             .ok_or(too_big("larger than the address space"))?;
         let skip = usize::try_from(info.offset).map_err(|_| too_big("offset too large"))?;
         let size = usize::try_from(info.size).map_err(|_| too_big("size too large"))?;
-        let fd = self.fd.try_clone().map_err(|e| Error::path(&self.dev_path, e))?;
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|e| Error::path(&self.dev_path, e))?;
         SharedMemory::from_parts(
             fd,
             map_len,
@@ -189,7 +192,10 @@ impl UioDevice {
 
     /// The device's interrupt, on a second descriptor of the device node.
     pub fn irq(&self) -> Result<UioIrq> {
-        let fd = self.fd.try_clone().map_err(|e| Error::path(&self.dev_path, e))?;
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|e| Error::path(&self.dev_path, e))?;
         UioIrq::from_fd(fd)
     }
 }
@@ -272,7 +278,7 @@ impl UioIrq {
     /// Uses any descriptor that behaves like a UIO device node (makes it
     /// non-blocking, for every holder of it).
     pub fn from_fd(fd: OwnedFd) -> Result<Self> {
-        crate::notify::set_nonblocking(&fd)?;
+        crate::fd::set_nonblocking(&fd)?;
         Ok(UioIrq {
             fd,
             auto_enable: true,

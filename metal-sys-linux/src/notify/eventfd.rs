@@ -1,6 +1,6 @@
 //! Notifications over a Linux eventfd.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use openamp_metal::{Notify, WaitNotify};
@@ -33,7 +33,7 @@ impl EventFd {
     /// Wraps an eventfd received from elsewhere (inherited or passed), and
     /// makes it non-blocking, which every holder of it then sees.
     pub fn from_fd(fd: OwnedFd) -> Result<Self> {
-        super::set_nonblocking(&fd)?;
+        crate::fd::set_nonblocking(&fd)?;
         Ok(EventFd { fd })
     }
 
@@ -59,6 +59,12 @@ impl AsFd for EventFd {
     }
 }
 
+impl AsRawFd for EventFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 impl Notify for EventFd {
     fn notify(&self, _id: u32) -> openamp_metal::Result<()> {
         match rustix::io::write(&self.fd, &1u64.to_ne_bytes()) {
@@ -75,15 +81,15 @@ impl WaitNotify for EventFd {
     fn poll(&self) -> openamp_metal::Result<Option<u32>> {
         let mut count = [0u8; 8];
         loop {
-            return match rustix::io::read(&self.fd, &mut count) {
-                Ok(8) => Ok(Some(0)),
+            match rustix::io::read(&self.fd, &mut count) {
+                Ok(8) => return Ok(Some(0)),
                 // The kernel always reads all 8 bytes of an eventfd; anything
                 // else means this is not one.
-                Ok(_) => Err(metal_os(Errno::INVAL)),
-                Err(Errno::AGAIN) => Ok(None),
-                Err(Errno::INTR) => continue,
-                Err(e) => Err(metal_os(e)),
-            };
+                Ok(_) => return Err(metal_os(Errno::INVAL)),
+                Err(Errno::AGAIN) => return Ok(None),
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(metal_os(e)),
+            }
         }
     }
 

@@ -15,9 +15,7 @@ pub use socket::{SocketListener, SocketNotifier, OPENAMP_EVENT_SOCKET};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use rustix::fs::OFlags;
-
-use crate::error::{metal_os, Error, Result};
+use crate::error::metal_os;
 use crate::fd::wait_readable;
 
 /// Waits up to `timeout` for `take` to find a kick, sleeping in poll(2) on `fd`
@@ -40,13 +38,4 @@ pub(crate) fn wait_for_kick(
             return Ok(None);
         }
     }
-}
-
-/// Puts a descriptor in non-blocking mode; it may be shared with another
-/// process, which then sees the same flag (harmless for our channels, whose
-/// users all poll before reading).
-pub(crate) fn set_nonblocking(fd: impl AsFd) -> Result<()> {
-    let flags = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::os("fcntl(F_GETFL)", e))?;
-    rustix::fs::fcntl_setfl(&fd, flags | OFlags::NONBLOCK)
-        .map_err(|e| Error::os("fcntl(F_SETFL)", e))
 }

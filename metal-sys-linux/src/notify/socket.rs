@@ -5,7 +5,7 @@
 //! side writes a byte to kick the other. The value of the byte means nothing.
 
 use std::io::ErrorKind;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -62,7 +62,7 @@ impl SocketNotifier {
                             source: e,
                         });
                     }
-                    std::thread::sleep(CONNECT_RETRY.min(timeout - elapsed));
+                    std::thread::sleep(CONNECT_RETRY.min(timeout.saturating_sub(elapsed)));
                 }
                 Err(e) => return Err(Error::path(path, e)),
             }
@@ -81,12 +81,10 @@ impl SocketNotifier {
 
     /// Wraps a connected stream (making it non-blocking).
     pub fn from_stream(stream: UnixStream) -> Result<Self> {
-        stream
-            .set_nonblocking(true)
-            .map_err(|source| Error::Os {
-                op: "fcntl(F_SETFL)",
-                source,
-            })?;
+        stream.set_nonblocking(true).map_err(|source| Error::Os {
+            op: "fcntl(F_SETFL)",
+            source,
+        })?;
         Ok(SocketNotifier { stream })
     }
 
@@ -105,6 +103,12 @@ impl SocketNotifier {
 impl AsFd for SocketNotifier {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.stream.as_fd()
+    }
+}
+
+impl AsRawFd for SocketNotifier {
+    fn as_raw_fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
     }
 }
 
@@ -173,6 +177,11 @@ impl SocketListener {
             }
         }
         let listener = UnixListener::bind(path).map_err(|e| Error::path(path, e))?;
+        // Another thread may take a connection between our poll and accept;
+        // a non-blocking accept then says so instead of hanging.
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::path(path, e))?;
         Ok(SocketListener {
             listener,
             path: path.to_owned(),
@@ -191,13 +200,16 @@ impl SocketListener {
             if !wait_readable(&self.listener, remaining).map_err(|e| Error::os("poll", e))? {
                 return Err(timed_out());
             }
-            // The listener is blocking; after poll said a connection is
-            // queued, accept returns at once, unless the peer gave up in
-            // between, which makes accept fail with an error rather than wait.
             match self.listener.accept() {
                 Ok((stream, _)) => return SocketNotifier::from_stream(stream),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == ErrorKind::ConnectionAborted => {}
+                // Taken by someone else, or the peer gave up: wait again.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock
+                            | ErrorKind::Interrupted
+                            | ErrorKind::ConnectionAborted
+                    ) => {}
                 Err(e) => return Err(Error::path(&self.path, e)),
             }
         }
@@ -333,7 +345,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("not-a-socket");
         std::fs::write(&path, b"keep me").unwrap();
-        assert!(matches!(SocketListener::bind(&path), Err(Error::Path { .. })));
+        assert!(matches!(
+            SocketListener::bind(&path),
+            Err(Error::Path { .. })
+        ));
         assert_eq!(std::fs::read(&path).unwrap(), b"keep me");
     }
 }
