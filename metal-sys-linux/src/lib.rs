@@ -2,6 +2,7 @@
 
 mod error;
 mod fd;
+pub mod linux_process;
 pub mod notify;
 mod shm;
 mod time;
@@ -9,6 +10,7 @@ pub mod uio;
 
 pub use error::{Error, Result};
 pub use fd::set_inheritable;
+pub use linux_process::{LinuxProcess, LinuxProcessConfig, OPENAMP_SHM_SIZE};
 pub use notify::{EventFd, SocketListener, SocketNotifier, OPENAMP_EVENT_SOCKET};
 pub use shm::{SharedMemory, OPENAMP_SHM_PATH};
 pub use time::{LinuxDelay, LinuxSystem, MonotonicClock};
