@@ -1,0 +1,34 @@
+#![allow(dead_code)] // each image uses its half of the map
+
+//! The memory map and protocol both ZynqMP smoke images agree on.
+//!
+//! The A53 zeroes the shared page, starts R5 core 0 at `R5_ENTRY`, and waits
+//! for the R5's "ready" kick. Each round it writes `VALUES` and the round
+//! number, kicks, and waits for the R5 to fill `RESULTS` with
+//! `value * 3 + round` and kick back. Round `LAST_ROUND` tells the R5 to stop.
+
+/// Where the R5 image is linked: its `_start` is the first byte (memory.x).
+pub const R5_ENTRY: u64 = 0x3ED0_0000;
+/// The shared page, in DDR, outside both images.
+pub const SHM_BASE: usize = 0x3FD0_0000;
+/// Its size.
+pub const SHM_LEN: usize = 0x1000;
+/// Doorbell word written by the A53.
+pub const BELL_A53: usize = 0x00;
+/// Doorbell word written by the R5.
+pub const BELL_R5: usize = 0x04;
+/// The round number, written by the A53.
+pub const ROUND: usize = 0x08;
+/// Values written by the A53.
+pub const VALUES: usize = 0x40;
+/// Results written by the R5.
+pub const RESULTS: usize = 0x80;
+/// Number of values per round.
+pub const N: usize = 16;
+/// The round number that means "stop".
+pub const LAST_ROUND: u32 = u32::MAX;
+
+/// What the R5 computes from a value.
+pub fn answer(value: u32, round: u32) -> u32 {
+    value.wrapping_mul(3).wrapping_add(round)
+}

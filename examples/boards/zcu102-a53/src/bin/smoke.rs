@@ -1,0 +1,105 @@
+//! ZynqMP A53 half of the smoke test: starts R5 core 0 through PSCI and
+//! exchanges values with it through shared DDR using the metal layer.
+#![no_std]
+#![no_main]
+
+#[path = "../../../common/smoke.rs"]
+mod smoke;
+
+use core::time::Duration;
+
+use openamp_metal::{Error, IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
+use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
+use openamp_metal_sys_baremetal::machine::zynqmp::{PSCI_CPU_ON, QEMU_R5_0_CPU};
+use openamp_metal_sys_baremetal::timer::GenericTimer;
+use openamp_metal_sys_baremetal::{entry, exit, println};
+
+const ROUNDS: u32 = 100;
+
+entry!(main);
+
+fn main() -> ! {
+    match run() {
+        Ok(()) => {
+            println!("a53: smoke passed: {ROUNDS} rounds of {} values matched", smoke::N);
+            exit(0)
+        }
+        Err(e) => {
+            println!("a53: smoke FAILED: {e}");
+            exit(1)
+        }
+    }
+}
+
+fn run() -> Result<(), Error> {
+    // SAFETY: see common/smoke.rs: DDR outside both images, shared only with
+    // the R5 and accessed through volatile and atomic operations.
+    let shm = unsafe {
+        IoRegion::new(smoke::SHM_BASE as *mut u8, smoke::SHM_LEN, PhysMap::Contiguous(smoke::SHM_BASE as u64), IoAttr::UNCACHED)
+    }?;
+    shm.fill(0, smoke::SHM_LEN, 0)?;
+    let bell = PolledDoorbell::new(shm, smoke::BELL_A53, smoke::BELL_R5, GenericTimer::new())?;
+
+    let ret = psci_cpu_on(QEMU_R5_0_CPU, smoke::R5_ENTRY);
+    if ret != 0 {
+        println!("a53: PSCI CPU_ON(R5 0) returned {ret}");
+        return Err(Error::Os { errno: ret as i32 });
+    }
+    println!("a53: R5 core 0 started at {:#x}", smoke::R5_ENTRY);
+    wait(&bell)?;
+
+    let mut seed = 0x1234_5678u32;
+    for round in 1..=ROUNDS {
+        let mut values = [0u32; smoke::N];
+        for (i, v) in values.iter_mut().enumerate() {
+            // xorshift: different values every round.
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            *v = seed;
+            shm.write_u32(smoke::VALUES + 4 * i, seed)?;
+        }
+        shm.write_u32(smoke::ROUND, round)?;
+        bell.notify(0)?;
+        wait(&bell)?;
+        for (i, v) in values.iter().enumerate() {
+            let got = shm.read_u32(smoke::RESULTS + 4 * i)?;
+            if got != smoke::answer(*v, round) {
+                println!("a53: round {round} value {i}: sent {v:#x}, got {got:#x}");
+                return Err(Error::InvalidRegion { reason: "R5 answered wrong" });
+            }
+        }
+    }
+    shm.write_u32(smoke::ROUND, smoke::LAST_ROUND)?;
+    bell.notify(0)
+}
+
+fn wait(bell: &impl WaitNotify) -> Result<(), Error> {
+    match bell.wait(Duration::from_secs(5))? {
+        Some(_) => Ok(()),
+        None => Err(Error::Timeout),
+    }
+}
+
+/// PSCI CPU_ON through the secure monitor (QEMU's built-in PSCI at EL1).
+///
+/// On a real ZCU102 the same call reaches ARM Trusted Firmware, which passes
+/// R5 requests to the platform management unit; there the R5 is more often
+/// started with the PM API (pm_request_wakeup), see the crate docs.
+fn psci_cpu_on(cpu: u64, entry: u64) -> i64 {
+    let ret: i64;
+    // SAFETY: an SMC with the PSCI CPU_ON function id only asks firmware to
+    // power on another core at `entry`; it clobbers x0-x3 per the SMC calling
+    // convention, which the operands declare, and touches none of our memory.
+    unsafe {
+        core::arch::asm!(
+            "smc #0",
+            inout("x0") u64::from(PSCI_CPU_ON) => ret,
+            inout("x1") cpu => _,
+            inout("x2") entry => _,
+            inout("x3") 0u64 => _,
+            options(nostack)
+        )
+    };
+    ret
+}

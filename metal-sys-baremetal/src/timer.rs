@@ -1,0 +1,192 @@
+//! The machine's time base: a `Clock` and a busy-waiting `DelayNs`.
+//!
+//! - A53: the generic timer (CNTPCT_EL0 at CNTFRQ_EL0).
+//! - A9: the MPCore global timer, 64 bits.
+//! - R5: TTC0 counter 0, extended in software (see [`Ttc`]).
+
+use openamp_metal::{Clock, DelayNs};
+
+/// Busy-waits `ns` nanoseconds on `clock`.
+fn spin_ns(clock: &impl Clock, ns: u32) {
+    let end = clock.now_ns().saturating_add(u64::from(ns));
+    while clock.now_ns() < end {
+        core::hint::spin_loop();
+    }
+}
+
+/// Converts `ticks` of a `hz` counter to nanoseconds without overflow.
+fn ticks_to_ns(ticks: u64, hz: u64) -> u64 {
+    if hz == 0 {
+        return 0;
+    }
+    ((u128::from(ticks) * 1_000_000_000) / u128::from(hz)) as u64
+}
+
+/// The Arm generic timer of the A53.
+#[cfg(feature = "zynqmp-a53")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GenericTimer;
+
+#[cfg(feature = "zynqmp-a53")]
+impl GenericTimer {
+    /// The timer (it runs from reset; nothing to set up).
+    pub fn new() -> Self {
+        GenericTimer
+    }
+
+    fn counter() -> (u64, u64) {
+        let (cnt, frq): (u64, u64);
+        // SAFETY: CNTPCT_EL0 and CNTFRQ_EL0 are readable at EL1 and reading
+        // them has no side effects; `isb` keeps the read from being hoisted.
+        unsafe {
+            core::arch::asm!("isb", "mrs {0}, cntpct_el0", "mrs {1}, cntfrq_el0", out(reg) cnt, out(reg) frq, options(nomem, nostack, preserves_flags))
+        };
+        (cnt, frq)
+    }
+}
+
+#[cfg(feature = "zynqmp-a53")]
+impl Clock for GenericTimer {
+    fn now_ns(&self) -> u64 {
+        let (cnt, frq) = Self::counter();
+        ticks_to_ns(cnt, frq)
+    }
+}
+
+#[cfg(feature = "zynqmp-a53")]
+impl DelayNs for GenericTimer {
+    fn delay_ns(&mut self, ns: u32) {
+        spin_ns(self, ns);
+    }
+}
+
+/// The Cortex-A9 MPCore global timer.
+#[cfg(feature = "zynq7000")]
+#[derive(Debug, Clone, Copy)]
+pub struct GlobalTimer {
+    hz: u64,
+}
+
+#[cfg(feature = "zynq7000")]
+impl GlobalTimer {
+    const COUNT_LO: usize = crate::machine::zynq7000::GLOBAL_TIMER;
+    const COUNT_HI: usize = Self::COUNT_LO + 4;
+    const CONTROL: usize = Self::COUNT_LO + 8;
+
+    /// Starts the timer (if it is not running) clocked at `hz`
+    /// (see [`GLOBAL_TIMER_HZ`](crate::machine::zynq7000::GLOBAL_TIMER_HZ)).
+    pub fn new(hz: u64) -> Self {
+        // SAFETY: the global timer's registers are at a fixed, always-mapped
+        // address on every Zynq-7000; setting the enable bit only starts it.
+        unsafe {
+            let ctl = Self::CONTROL as *mut u32;
+            ctl.write_volatile(ctl.read_volatile() | 1);
+        }
+        GlobalTimer { hz }
+    }
+
+    fn count() -> u64 {
+        // Read high, low, high again: a carry between the two halves shows
+        // as a changed high word, and we retry.
+        loop {
+            // SAFETY: fixed, always-mapped timer registers; reads have no
+            // side effects.
+            let (hi, lo, hi2) = unsafe {
+                (
+                    (Self::COUNT_HI as *const u32).read_volatile(),
+                    (Self::COUNT_LO as *const u32).read_volatile(),
+                    (Self::COUNT_HI as *const u32).read_volatile(),
+                )
+            };
+            if hi == hi2 {
+                return (u64::from(hi) << 32) | u64::from(lo);
+            }
+        }
+    }
+}
+
+#[cfg(feature = "zynq7000")]
+impl Clock for GlobalTimer {
+    fn now_ns(&self) -> u64 {
+        ticks_to_ns(Self::count(), self.hz)
+    }
+}
+
+#[cfg(feature = "zynq7000")]
+impl DelayNs for GlobalTimer {
+    fn delay_ns(&mut self, ns: u32) {
+        spin_ns(self, ns);
+    }
+}
+
+/// TTC0 counter 0 of the ZynqMP, the R5's time base.
+///
+/// The counter is 32 bits on ZynqMP silicon but 16 bits in QEMU's model, so
+/// only its low 16 bits are used and the time is extended in software at
+/// every reading. Readings must therefore come at least once per 65,536
+/// ticks (about 8 ms with the /16 prescaler at 133 MHz): busy waits and poll
+/// loops do that by nature; code that sleeps longer between readings should
+/// use its own reference.
+#[cfg(feature = "zynqmp-r5")]
+#[derive(Debug)]
+pub struct Ttc {
+    hz: u64,
+    last: core::cell::Cell<u16>,
+    ticks: core::cell::Cell<u64>,
+}
+
+#[cfg(feature = "zynqmp-r5")]
+impl Ttc {
+    const CLOCK_CTRL: usize = crate::machine::zynqmp::TTC0;
+    const COUNTER_CTRL: usize = Self::CLOCK_CTRL + 0x0C;
+    const COUNTER_VALUE: usize = Self::CLOCK_CTRL + 0x18;
+    /// Prescaler: divide by 2^(3+1) = 16.
+    const PRESCALE: u32 = 3;
+
+    /// Starts the counter free-running; `input_hz` is the TTC's input clock
+    /// (see [`TTC_HZ_QEMU`](crate::machine::zynqmp::TTC_HZ_QEMU)).
+    pub fn new(input_hz: u64) -> Self {
+        // SAFETY: TTC0 is at a fixed, always-mapped address on every ZynqMP;
+        // these writes set its prescaler and start counter 0 from zero in
+        // overflow (free-running) mode, and nothing else uses that counter.
+        unsafe {
+            (Self::CLOCK_CTRL as *mut u32).write_volatile((Self::PRESCALE << 1) | 1);
+            (Self::COUNTER_CTRL as *mut u32).write_volatile(1 << 4);
+        }
+        Ttc { hz: input_hz >> (Self::PRESCALE + 1), last: core::cell::Cell::new(0), ticks: core::cell::Cell::new(0) }
+    }
+
+    fn ticks(&self) -> u64 {
+        // SAFETY: reading the counter register has no side effects.
+        let now = unsafe { (Self::COUNTER_VALUE as *const u32).read_volatile() } as u16;
+        let delta = now.wrapping_sub(self.last.get());
+        self.last.set(now);
+        let t = self.ticks.get() + u64::from(delta);
+        self.ticks.set(t);
+        t
+    }
+}
+
+#[cfg(feature = "zynqmp-r5")]
+impl Clock for Ttc {
+    fn now_ns(&self) -> u64 {
+        ticks_to_ns(self.ticks(), self.hz)
+    }
+}
+
+#[cfg(feature = "zynqmp-r5")]
+impl DelayNs for Ttc {
+    fn delay_ns(&mut self, ns: u32) {
+        spin_ns(self, ns);
+    }
+}
+
+/// The time base of the selected machine, under one name for portable code.
+#[cfg(feature = "zynqmp-a53")]
+pub type MachineTimer = GenericTimer;
+/// The time base of the selected machine, under one name for portable code.
+#[cfg(feature = "zynq7000")]
+pub type MachineTimer = GlobalTimer;
+/// The time base of the selected machine, under one name for portable code.
+#[cfg(feature = "zynqmp-r5")]
+pub type MachineTimer = Ttc;
