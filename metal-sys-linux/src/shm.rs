@@ -105,6 +105,13 @@ impl SharedMemory {
     /// file is not shrunk.
     pub fn open_or_create(path: impl AsRef<Path>, size: usize) -> Result<Self> {
         let path = path.as_ref();
+        if size == 0 {
+            // Checked before creating anything, so a bad call leaves no file.
+            return Err(Error::BadSize {
+                size: 0,
+                reason: "empty mapping",
+            });
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -383,5 +390,10 @@ mod tests {
             SharedMemory::memfd("empty", 0),
             Err(Error::BadSize { size: 0, .. })
         ));
+        assert!(matches!(
+            SharedMemory::open_or_create(&missing, 0),
+            Err(Error::BadSize { size: 0, .. })
+        ));
+        assert!(!missing.exists());
     }
 }
