@@ -127,6 +127,26 @@ impl<'a, const N: usize, C: CacheMaintenance> DriverQueue<'a, N, C> {
         self.broken = false;
     }
 
+    /// Test hook: moves both indices to `idx`, as if `idx` chains had gone
+    /// round already, so that tests reach the 16-bit wrap quickly. Only on
+    /// an idle queue.
+    #[cfg(test)]
+    pub(crate) fn start_at(&mut self, idx: u16) -> Result<()> {
+        assert_eq!(self.in_flight, 0);
+        let l = self.ring.layout;
+        self.avail_idx = idx;
+        self.last_used = idx;
+        self.notified_idx = idx;
+        self.ring
+            .store_u16(&self.cache, l.avail_idx_offset(), idx, Ordering::Release)?;
+        self.ring
+            .store_u16(&self.cache, l.used_idx_offset(), idx, Ordering::Release)?;
+        self.ring
+            .store_u16(&self.cache, l.used_event_offset(), idx, Ordering::Relaxed)?;
+        self.ring
+            .store_u16(&self.cache, l.avail_event_offset(), idx, Ordering::Relaxed)
+    }
+
     /// The ring's layout.
     pub fn layout(&self) -> VringLayout {
         self.ring.layout
