@@ -1,1 +1,53 @@
-fn main() {}
+//! `cargo xtask`: the project's automation. Run `cargo xtask help`.
+
+mod boards;
+mod demo;
+mod process;
+mod qemu;
+mod setup;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+cargo xtask <command>
+
+commands:
+  build                    cross-build every board example into target/boards/<board>/<example>
+  qemu <board> [<example>] run a board example under QEMU; exits with the firmware's status
+                           (boards: zcu102, zynq7000)
+  demo                     run the host demo (two processes echoing over shared memory)
+  test                     everything: format, lints, host tests, Miri, cross builds, QEMU runs
+  setup                    install what the above need (nightly rust-src and miri, QEMU)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["build"] => boards::build_all().map(|elfs| {
+            for elf in elfs {
+                println!("{}", elf.display());
+            }
+        }),
+        ["qemu", board] => qemu::run(board, None).and_then(qemu::status_to_result),
+        ["qemu", board, example] => {
+            qemu::run(board, Some(example)).and_then(qemu::status_to_result)
+        }
+        ["demo", rest @ ..] => demo::run(rest),
+        ["test"] => test::run_all(),
+        ["setup"] => setup::all(),
+        [] | ["help"] | ["--help"] | ["-h"] => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown command {args:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The board firmware: which package builds for which target, and where the
+//! ELF files end up.
+
+use std::path::PathBuf;
+
+use crate::process::{cargo_nightly, root, run};
+use crate::setup;
+
+/// One core's firmware package in `examples/boards`.
+pub struct Board {
+    /// Name used in `target/boards/<name>/` and on the command line.
+    pub name: &'static str,
+    /// Rust target triple.
+    pub target: &'static str,
+    /// Its examples (binaries).
+    pub examples: &'static [&'static str],
+}
+
+pub const BOARDS: &[Board] = &[
+    Board {
+        name: "zcu102-r5",
+        target: "armv7r-none-eabihf",
+        examples: &["smoke"],
+    },
+    Board {
+        name: "zcu102-a53",
+        target: "aarch64-unknown-none",
+        examples: &["smoke"],
+    },
+    Board {
+        name: "zynq7000",
+        target: "armv7a-none-eabi",
+        examples: &["hello"],
+    },
+];
+
+/// Library crates that must build, without std, for every board target.
+pub const NO_STD_CRATES: &[&str] = &[
+    "openamp-metal",
+    "openamp-rsc-table",
+    "openamp-virtio",
+    "openamp-rpmsg",
+    "openamp-metal-sys-baremetal",
+];
+
+/// Extra targets the no_std crates must build for (remote cores of other SoCs).
+pub const EXTRA_TARGETS: &[&str] = &["thumbv7em-none-eabihf"];
+
+fn boards_dir() -> PathBuf {
+    root().join("examples").join("boards")
+}
+
+/// Where `cargo xtask build` leaves an example's ELF.
+pub fn elf_path(board: &str, example: &str) -> PathBuf {
+    root()
+        .join("target")
+        .join("boards")
+        .join(board)
+        .join(example)
+}
+
+/// Cross-builds every board example and copies the ELFs to `target/boards`.
+pub fn build_all() -> Result<Vec<PathBuf>, String> {
+    setup::nightly_components()?;
+    let mut elfs = Vec::new();
+    for board in BOARDS {
+        let mut cmd = cargo_nightly();
+        cmd.current_dir(boards_dir())
+            .args([
+                "build",
+                "--release",
+                "-Zbuild-std=core",
+                "-Zbuild-std-features=compiler-builtins-mem",
+            ])
+            .args(["--target", board.target, "--package", board.name]);
+        run(&mut cmd)?;
+        let built = boards_dir()
+            .join("target")
+            .join(board.target)
+            .join("release");
+        for example in board.examples {
+            let dest = elf_path(board.name, example);
+            if let Some(dir) = dest.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            let src = built.join(example);
+            std::fs::copy(&src, &dest)
+                .map_err(|e| format!("cannot copy {} to {}: {e}", src.display(), dest.display()))?;
+            elfs.push(dest);
+        }
+    }
+    Ok(elfs)
+}
+
+/// Builds the no_std library crates for every board target (and the extra
+/// ones), proving they need neither std nor alloc there.
+pub fn check_no_std() -> Result<(), String> {
+    setup::nightly_components()?;
+    let mut targets: Vec<&str> = BOARDS.iter().map(|b| b.target).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    targets.extend_from_slice(EXTRA_TARGETS);
+    for target in targets {
+        let mut cmd = cargo_nightly();
+        cmd.args(["build", "--release", "-Zbuild-std=core", "--target", target]);
+        for krate in NO_STD_CRATES {
+            // The backend's machine code is for its own cores only; elsewhere
+            // it builds its portable part.
+            cmd.args(["--package", krate]);
+        }
+        cmd.env("CARGO_TARGET_DIR", root().join("target").join("no-std"));
+        run(&mut cmd)?;
+    }
+    Ok(())
+}
