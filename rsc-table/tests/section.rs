@@ -1,0 +1,42 @@
+//! The `static mut` form of `resource_table!` puts the table, byte for byte,
+//! in a `.resource_table` section of the executable that declares it.
+
+mod common;
+
+#[path = "common/elf.rs"]
+mod elf;
+
+use openamp_rsc_table::{resource_table, ResourceTable, Trace, VdevResource, Vring};
+
+resource_table! {
+    /// A table as firmware declares it.
+    pub static mut FIRMWARE_TABLE: FirmwareTable = {
+        rpmsg: VdevResource<2> = VdevResource::new(7, 0, 1, [
+            Vring::new(0x3ef0_0000, 0x1000, 256, 1),
+            Vring::new(0x3ef4_0000, 0x1000, 256, 2),
+        ]),
+        trace: Trace = Trace::new(0x3ed4_0000, 0x8000, "section_test"),
+    };
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn static_lands_in_resource_table_section() {
+    // Taking the address (safe for a `static mut`) keeps the linker from
+    // dropping the section, as `KEEP(*(.resource_table))` does in firmware.
+    let addr = &raw const FIRMWARE_TABLE;
+    assert_eq!(addr as usize % 4, 0);
+
+    let exe = std::env::current_exe().unwrap();
+    let image = std::fs::read(&exe).unwrap();
+    if !image.starts_with(b"\x7fELF") {
+        println!("note: not an ELF host; skipped");
+        return;
+    }
+    let section = elf::section_bytes(&image, ".resource_table").expect(".resource_table section");
+    let mut expected = vec![0u8; FirmwareTable::SIZE];
+    FirmwareTable::INIT.write_to(&mut expected).unwrap();
+    assert_eq!(section, expected);
+    let table = ResourceTable::parse(&section).unwrap();
+    assert_eq!(table.len(), 2);
+}
