@@ -318,11 +318,7 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
                 break;
             }
             if next >= num {
-                return Err(Error::NextOutOfRange {
-                    desc: d,
-                    next,
-                    num,
-                });
+                return Err(Error::NextOutOfRange { desc: d, next, num });
             }
             d = next;
         }
@@ -331,7 +327,8 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
         for _ in 0..*count {
             let h = self.held[usize::from(d)];
             if !h.writable {
-                self.buffers.invalidate(&self.cache, h.offset, h.len as usize)?;
+                self.buffers
+                    .invalidate(&self.cache, h.offset, h.len as usize)?;
             }
             d = h.next;
         }
@@ -470,8 +467,12 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
         self.used_idx = self.used_idx.wrapping_add(1);
         // Release: the used element and the buffer contents written before
         // it are visible to a driver that acquires this index.
-        self.ring
-            .store_u16(&self.cache, l.used_idx_offset(), self.used_idx, Ordering::Release)?;
+        self.ring.store_u16(
+            &self.cache,
+            l.used_idx_offset(),
+            self.used_idx,
+            Ordering::Release,
+        )?;
         Ok(())
     }
 
@@ -492,9 +493,9 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
         }
         let l = self.ring.layout;
         if self.event_idx {
-            let event = self
-                .ring
-                .load_u16(&self.cache, l.used_event_offset(), Ordering::Relaxed)?;
+            let event =
+                self.ring
+                    .load_u16(&self.cache, l.used_event_offset(), Ordering::Relaxed)?;
             Ok(need_event(event, new, old))
         } else {
             let flags = self

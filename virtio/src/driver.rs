@@ -263,13 +263,21 @@ impl<'a, const N: usize, C: CacheMaintenance> DriverQueue<'a, N, C> {
 
         let slot = self.avail_idx & self.ring.layout.mask();
         let l = self.ring.layout;
-        self.ring
-            .store_u16(&self.cache, l.avail_ring_offset(slot), head, Ordering::Relaxed)?;
+        self.ring.store_u16(
+            &self.cache,
+            l.avail_ring_offset(slot),
+            head,
+            Ordering::Relaxed,
+        )?;
         self.avail_idx = self.avail_idx.wrapping_add(1);
         // Release: the descriptors and the ring slot written above become
         // visible to a device that acquires this index, never after it.
-        self.ring
-            .store_u16(&self.cache, l.avail_idx_offset(), self.avail_idx, Ordering::Release)?;
+        self.ring.store_u16(
+            &self.cache,
+            l.avail_idx_offset(),
+            self.avail_idx,
+            Ordering::Release,
+        )?;
         Ok(head)
     }
 
@@ -291,9 +299,9 @@ impl<'a, const N: usize, C: CacheMaintenance> DriverQueue<'a, N, C> {
         }
         let l = self.ring.layout;
         if self.event_idx {
-            let event = self
-                .ring
-                .load_u16(&self.cache, l.avail_event_offset(), Ordering::Relaxed)?;
+            let event =
+                self.ring
+                    .load_u16(&self.cache, l.avail_event_offset(), Ordering::Relaxed)?;
             Ok(need_event(event, new, old))
         } else {
             let flags = self
@@ -397,8 +405,12 @@ impl<'a, const N: usize, C: CacheMaintenance> DriverQueue<'a, N, C> {
         self.interrupts = false;
         if !self.event_idx {
             let off = self.ring.layout.avail_offset();
-            self.ring
-                .store_u16(&self.cache, off, VRING_AVAIL_F_NO_INTERRUPT, Ordering::Relaxed)?;
+            self.ring.store_u16(
+                &self.cache,
+                off,
+                VRING_AVAIL_F_NO_INTERRUPT,
+                Ordering::Relaxed,
+            )?;
         }
         Ok(())
     }

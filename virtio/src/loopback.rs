@@ -117,7 +117,8 @@ impl<'a> Loopback<'a> {
     /// features the device offers: the state of a device just created.
     pub fn format(&self, device_id: u32, device_features: u32) -> Result<()> {
         self.mem.fill(0, self.buffers, 0)?;
-        self.mem.store_u32(DEVICE_ID, device_id, Ordering::Relaxed)?;
+        self.mem
+            .store_u32(DEVICE_ID, device_id, Ordering::Relaxed)?;
         // Release: publishes the zeroed header and rings with the features.
         self.mem
             .store_u32(DEVICE_FEATURES, device_features, Ordering::Release)?;

@@ -229,7 +229,13 @@ impl<'a> Ring<'a> {
 
     /// Writes used element `slot`, relaxed (published by the caller's
     /// release store of `used.idx`).
-    pub fn write_used(&self, c: &impl CacheMaintenance, slot: u16, id: u32, len: u32) -> Result<()> {
+    pub fn write_used(
+        &self,
+        c: &impl CacheMaintenance,
+        slot: u16,
+        id: u32,
+        len: u32,
+    ) -> Result<()> {
         let off = self.layout.used_ring_offset(slot);
         self.mem.store_u32(off, id, Ordering::Relaxed)?;
         self.mem.store_u32(off + 4, len, Ordering::Relaxed)?;

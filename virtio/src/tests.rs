@@ -33,7 +33,12 @@ pub(crate) fn regions(m: &mut Mem) -> (IoRegion<'_>, IoRegion<'_>) {
 pub(crate) fn pair<const N: usize>(
     m: &mut Mem,
     cfg: QueueConfig,
-) -> (DriverQueue<'_, N>, DeviceQueue<'_, N>, IoRegion<'_>, IoRegion<'_>) {
+) -> (
+    DriverQueue<'_, N>,
+    DeviceQueue<'_, N>,
+    IoRegion<'_>,
+    IoRegion<'_>,
+) {
     let (ring, bufs) = regions(m);
     let drv = DriverQueue::new(ring, bufs, cfg, NoCache).unwrap();
     let dev = DeviceQueue::new(ring, bufs, cfg, NoCache).unwrap();

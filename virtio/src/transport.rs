@@ -5,8 +5,8 @@ use openamp_metal::{Clock, Deadline, DelayNs, IoRegion};
 
 use crate::queue::QueueConfig;
 use crate::status::{
-    negotiate, DeviceStatus, STATUS_ACKNOWLEDGE, STATUS_DRIVER, STATUS_DRIVER_OK,
-    STATUS_FAILED, STATUS_FEATURES_OK, VIRTIO_RING_F_EVENT_IDX,
+    negotiate, DeviceStatus, STATUS_ACKNOWLEDGE, STATUS_DRIVER, STATUS_DRIVER_OK, STATUS_FAILED,
+    STATUS_FEATURES_OK, VIRTIO_RING_F_EVENT_IDX,
 };
 use crate::{Error, Result};
 

@@ -42,8 +42,15 @@ fn map(path: &Path) -> MmapMut {
 fn region(m: &mut MmapMut) -> IoRegion<'_> {
     // SAFETY: the mapping is readable, writable and alive for the borrow of
     // `m`, and is used only through this region from here on.
-    unsafe { IoRegion::new(m.as_mut_ptr(), SIZE, PhysMap::Contiguous(0), IoAttr::UNCACHED) }
-        .unwrap()
+    unsafe {
+        IoRegion::new(
+            m.as_mut_ptr(),
+            SIZE,
+            PhysMap::Contiguous(0),
+            IoAttr::UNCACHED,
+        )
+    }
+    .unwrap()
 }
 
 fn check_deadline(start: Instant, what: &str) {
@@ -112,9 +119,11 @@ fn two_processes_over_dev_shm() {
     }
     let path = Path::new("/dev/shm").join(format!("openamp-virtio-test-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);
+    let _cleanup = RemoveOnDrop(path.clone());
     let mut m = map(&path);
     let lb = Loopback::new(region(&mut m), NUM, ALIGN, 2).unwrap();
-    lb.format(7, openamp_virtio::VIRTIO_RING_F_EVENT_IDX).unwrap();
+    lb.format(7, openamp_virtio::VIRTIO_RING_F_EVENT_IDX)
+        .unwrap();
     let t = lb.driver();
 
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -139,7 +148,9 @@ fn two_processes_over_dev_shm() {
 
     let start = Instant::now();
     let (mut sent, mut got, mut kicks) = (0u32, 0u32, 0u32);
-    let mut free: Vec<usize> = (0..NUM as usize).map(|i| send_base + i * BUF as usize).collect();
+    let mut free: Vec<usize> = (0..NUM as usize)
+        .map(|i| send_base + i * BUF as usize)
+        .collect();
     let mut expected = std::collections::BTreeSet::new();
     while got < MESSAGES {
         if start.elapsed() >= DEADLINE {
@@ -154,7 +165,8 @@ fn two_processes_over_dev_shm() {
         }
         if sent < MESSAGES {
             if let Some(off) = free.pop() {
-                bufs.write_bytes(off, &u64::from(sent).to_le_bytes()).unwrap();
+                bufs.write_bytes(off, &u64::from(sent).to_le_bytes())
+                    .unwrap();
                 tx.add_outbuf(Segment::new(off, 8)).unwrap();
                 expected.insert(u64::from(sent) + 1);
                 sent += 1;
@@ -189,8 +201,14 @@ fn two_processes_over_dev_shm() {
     assert!(status.success());
     assert!(expected.is_empty());
     // EVENT_IDX keeps kicks well below one per message when the device is busy.
-    assert!(kicks >= 1 && kicks <= MESSAGES);
+    assert!((1..=MESSAGES).contains(&kicks));
     eprintln!("{MESSAGES} messages, {kicks} kicks to the device");
-    drop(m);
-    let _ = std::fs::remove_file(&path);
+}
+
+/// Removes the shared file however the test ends.
+struct RemoveOnDrop(std::path::PathBuf);
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -8,13 +8,21 @@ fn one_message_each_way() {
     let mut m = mem();
     let (mut drv, mut dev, _ring, bufs) = pair::<16>(&mut m, QueueConfig::new(16, 64));
     bufs.write_bytes(0, b"hello").unwrap();
-    let t = drv.add(&[Segment::new(0, 5)], &[Segment::new(512, 64)]).unwrap();
+    let t = drv
+        .add(&[Segment::new(0, 5)], &[Segment::new(512, 64)])
+        .unwrap();
     assert_eq!(drv.num_free(), 14);
     assert!(drv.should_notify().unwrap());
-    assert!(!drv.should_notify().unwrap(), "nothing new since the last kick");
+    assert!(
+        !drv.should_notify().unwrap(),
+        "nothing new since the last kick"
+    );
     assert!(dev.has_avail().unwrap());
     let c = dev.pop_avail().unwrap().unwrap();
-    assert_eq!((c.head, c.descriptors, c.readable, c.writable), (t, 2, 5, 64));
+    assert_eq!(
+        (c.head, c.descriptors, c.readable, c.writable),
+        (t, 2, 5, 64)
+    );
     let segs: Vec<_> = dev.segments(&c).unwrap().collect();
     assert_eq!(segs.len(), 2);
     assert_eq!(segs[0].buf, Segment::new(0, 5));
@@ -25,18 +33,31 @@ fn one_message_each_way() {
     assert_eq!(dev.read(&c, 3, &mut got).unwrap(), 2);
     assert!(matches!(
         dev.write(&c, 0, &[0u8; 65]),
-        Err(Error::TooLarge { len: 65, capacity: 64 })
+        Err(Error::TooLarge {
+            len: 65,
+            capacity: 64
+        })
     ));
     dev.write(&c, 0, b"world!").unwrap();
     assert!(matches!(
         dev.push_used(&c, 65),
-        Err(Error::WrittenTooLarge { len: 65, capacity: 64, .. })
+        Err(Error::WrittenTooLarge {
+            len: 65,
+            capacity: 64,
+            ..
+        })
     ));
     dev.push_used(&c, 6).unwrap();
-    assert!(matches!(dev.push_used(&c, 6), Err(Error::UnknownToken { .. })));
+    assert!(matches!(
+        dev.push_used(&c, 6),
+        Err(Error::UnknownToken { .. })
+    ));
     assert!(dev.should_notify().unwrap());
     let u = drv.pop_used().unwrap().unwrap();
-    assert_eq!((u.id, u.written, u.reported_len, u.descriptors), (t, 6, 6, 2));
+    assert_eq!(
+        (u.id, u.written, u.reported_len, u.descriptors),
+        (t, 6, 6, 2)
+    );
     assert_eq!(u.head, Segment::new(0, 5));
     let mut back = [0u8; 6];
     bufs.read_bytes(512, &mut back).unwrap();
@@ -51,7 +72,8 @@ fn descriptors_in_memory_match_the_wire_format() {
     let mut m = mem();
     let (mut drv, _dev, ring, bufs) = pair::<4>(&mut m, QueueConfig::new(4, 4));
     let base = bufs.offset_to_phys(0).unwrap();
-    drv.add(&[Segment::new(0x10, 3)], &[Segment::new(0x20, 7)]).unwrap();
+    drv.add(&[Segment::new(0x10, 3)], &[Segment::new(0x20, 7)])
+        .unwrap();
     let l = VringLayout::new(4, 4).unwrap();
     assert_eq!(ring.read_u64(0).unwrap(), base + 0x10);
     assert_eq!(ring.read_u32(8).unwrap(), 3);
@@ -72,11 +94,18 @@ fn caller_errors_leave_the_queue_usable() {
     let size = bufs.size();
     assert_eq!(
         drv.add_outbuf(Segment::new(size - 1, 2)),
-        Err(Error::BufferOutOfRange { offset: size - 1, len: 2, size })
+        Err(Error::BufferOutOfRange {
+            offset: size - 1,
+            len: 2,
+            size
+        })
     );
     assert!(drv.add_outbuf(Segment::new(usize::MAX, 2)).is_err());
     let five = [Segment::new(0, 1); 5];
-    assert_eq!(drv.add(&five, &[]), Err(Error::QueueFull { needed: 5, free: 4 }));
+    assert_eq!(
+        drv.add(&five, &[]),
+        Err(Error::QueueFull { needed: 5, free: 4 })
+    );
     for i in 0..4 {
         drv.add_inbuf(Segment::new(i * 16, 16)).unwrap();
     }
@@ -129,7 +158,10 @@ fn flags_suppress_kicks_and_interrupts() {
     dev.disable_notifications().unwrap();
     drv.add_inbuf(Segment::new(0, 8)).unwrap();
     assert!(!drv.should_notify().unwrap());
-    assert!(dev.enable_notifications().unwrap(), "a chain is already waiting");
+    assert!(
+        dev.enable_notifications().unwrap(),
+        "a chain is already waiting"
+    );
     drv.add_inbuf(Segment::new(8, 8)).unwrap();
     assert!(drv.should_notify().unwrap());
 
@@ -158,22 +190,38 @@ fn event_idx_kicks_once_per_batch() {
     // The device took one: avail_event = 1, which the index already
     // passed. The device is busy, so a new add does not kick.
     let c0 = dev.pop_avail().unwrap().unwrap();
-    assert_eq!(ring.load_u16(l.avail_event_offset(), Ordering::Relaxed).unwrap(), 1);
+    assert_eq!(
+        ring.load_u16(l.avail_event_offset(), Ordering::Relaxed)
+            .unwrap(),
+        1
+    );
     drv.add_inbuf(Segment::new(16, 8)).unwrap();
     assert!(!drv.should_notify().unwrap());
     // The device drained the ring (avail_event = 3): the next add kicks.
     let c1 = dev.pop_avail().unwrap().unwrap();
     let c2 = dev.pop_avail().unwrap().unwrap();
     assert!(dev.pop_avail().unwrap().is_none());
-    assert_eq!(ring.load_u16(l.avail_event_offset(), Ordering::Relaxed).unwrap(), 3);
+    assert_eq!(
+        ring.load_u16(l.avail_event_offset(), Ordering::Relaxed)
+            .unwrap(),
+        3
+    );
     drv.add_inbuf(Segment::new(24, 8)).unwrap();
     assert!(drv.should_notify().unwrap());
     // Disabled: the device stops moving avail_event.
     dev.disable_notifications().unwrap();
     let c3 = dev.pop_avail().unwrap().unwrap();
-    assert_eq!(ring.load_u16(l.avail_event_offset(), Ordering::Relaxed).unwrap(), 3);
+    assert_eq!(
+        ring.load_u16(l.avail_event_offset(), Ordering::Relaxed)
+            .unwrap(),
+        3
+    );
     assert!(!dev.enable_notifications().unwrap());
-    assert_eq!(ring.load_u16(l.avail_event_offset(), Ordering::Relaxed).unwrap(), 4);
+    assert_eq!(
+        ring.load_u16(l.avail_event_offset(), Ordering::Relaxed)
+            .unwrap(),
+        4
+    );
     for c in [c2, c3] {
         dev.push_used(&c, 0).unwrap();
     }
@@ -183,7 +231,11 @@ fn event_idx_kicks_once_per_batch() {
     // used_event is now 2 (the driver took two).
 
     // Used side: used_event = 2 = the device's used idx: the next push interrupts.
-    assert_eq!(ring.load_u16(l.used_event_offset(), Ordering::Relaxed).unwrap(), 2);
+    assert_eq!(
+        ring.load_u16(l.used_event_offset(), Ordering::Relaxed)
+            .unwrap(),
+        2
+    );
     dev.push_used(&c0, 0).unwrap();
     assert!(dev.should_notify().unwrap());
     // The driver has not popped: used_event still 2, so no interrupt.
@@ -192,9 +244,17 @@ fn event_idx_kicks_once_per_batch() {
     drv.disable_interrupts().unwrap();
     drv.pop_used().unwrap().unwrap();
     drv.pop_used().unwrap().unwrap();
-    assert_eq!(ring.load_u16(l.used_event_offset(), Ordering::Relaxed).unwrap(), 2);
+    assert_eq!(
+        ring.load_u16(l.used_event_offset(), Ordering::Relaxed)
+            .unwrap(),
+        2
+    );
     assert!(!drv.enable_interrupts().unwrap());
-    assert_eq!(ring.load_u16(l.used_event_offset(), Ordering::Relaxed).unwrap(), 4);
+    assert_eq!(
+        ring.load_u16(l.used_event_offset(), Ordering::Relaxed)
+            .unwrap(),
+        4
+    );
 }
 
 #[test]
@@ -202,8 +262,8 @@ fn indices_wrap() {
     let mut m = mem();
     let (mut drv, _dev, ring, bufs) = pair::<4>(&mut m, QueueConfig::new(4, 16));
     drv.start_at(0xfffe).unwrap();
-    let mut dev = DeviceQueue::<'_, 4>::resume(ring, bufs, QueueConfig::new(4, 16), NoCache)
-        .unwrap();
+    let mut dev =
+        DeviceQueue::<'_, 4>::resume(ring, bufs, QueueConfig::new(4, 16), NoCache).unwrap();
     assert_eq!(dev.last_avail(), 0xfffe);
     for round in 0..6u32 {
         let t = drv.add_inbuf(Segment::new(0, 4)).unwrap();
@@ -285,7 +345,8 @@ fn threads_on_one_region() {
             if sent < total && drv.num_free() >= 2 {
                 let slot = (sent as usize % 64) * 16;
                 bufs.write_bytes(slot, &sent.to_le_bytes()).unwrap();
-                drv.add(&[Segment::new(slot, 4)], &[Segment::new(slot + 8, 4)]).unwrap();
+                drv.add(&[Segment::new(slot, 4)], &[Segment::new(slot + 8, 4)])
+                    .unwrap();
                 sent += 1;
             }
             match drv.pop_used().unwrap() {

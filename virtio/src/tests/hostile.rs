@@ -27,7 +27,9 @@ fn put_desc(ring: IoRegion<'_>, i: u16, addr: u64, len: u32, flags: u16, next: u
 /// Offers `head` at the next available slot, as a hostile driver would.
 fn offer(ring: IoRegion<'_>, head: u16) {
     let l = layout();
-    let idx = ring.load_u16(l.avail_idx_offset(), Ordering::Relaxed).unwrap();
+    let idx = ring
+        .load_u16(l.avail_idx_offset(), Ordering::Relaxed)
+        .unwrap();
     ring.write_u16(l.avail_ring_offset(idx & 7), head).unwrap();
     ring.store_u16(l.avail_idx_offset(), idx.wrapping_add(1), Ordering::Release)
         .unwrap();
@@ -56,13 +58,19 @@ fn avail_idx_running_ahead_breaks_the_queue() {
     let mut m = mem();
     let (mut dev, ring, _) = device(&mut m);
     let l = layout();
-    ring.store_u16(l.avail_idx_offset(), 9, Ordering::Release).unwrap();
+    ring.store_u16(l.avail_idx_offset(), 9, Ordering::Release)
+        .unwrap();
     assert_eq!(
         dev.pop_avail(),
-        Err(Error::AvailIdxOutOfRange { idx: 9, last: 0, num: 8 })
+        Err(Error::AvailIdxOutOfRange {
+            idx: 9,
+            last: 0,
+            num: 8
+        })
     );
     assert!(dev.is_broken());
-    ring.store_u16(l.avail_idx_offset(), 1, Ordering::Release).unwrap();
+    ring.store_u16(l.avail_idx_offset(), 1, Ordering::Release)
+        .unwrap();
     assert_eq!(dev.pop_avail(), Err(Error::Broken));
     assert_eq!(dev.should_notify(), Err(Error::Broken));
     // A jump of exactly a ring is legal.
@@ -127,12 +135,18 @@ fn bad_flags_are_dropped() {
     let (mut dev, ring, base) = device(&mut m);
     put_desc(ring, 0, base, 16, VRING_DESC_F_INDIRECT, 0);
     offer(ring, 0);
-    assert_eq!(dev.pop_avail(), Err(Error::IndirectNotSupported { desc: 0 }));
+    assert_eq!(
+        dev.pop_avail(),
+        Err(Error::IndirectNotSupported { desc: 0 })
+    );
     // Writable, then readable.
     put_desc(ring, 0, base, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
     put_desc(ring, 1, base + 16, 16, 0, 0);
     offer(ring, 0);
-    assert_eq!(dev.pop_avail(), Err(Error::ReadableAfterWritable { desc: 1 }));
+    assert_eq!(
+        dev.pop_avail(),
+        Err(Error::ReadableAfterWritable { desc: 1 })
+    );
     // Unknown flag bits are ignored; `next` without NEXT is not followed
     // (OpenAMP leaves 0x8000 there).
     put_desc(ring, 0, base, 16, 0xfff0 | VRING_DESC_F_WRITE, 0x8000);
@@ -152,17 +166,27 @@ fn bad_links_are_dropped_and_release_what_they_marked() {
     offer(ring, 0);
     assert_eq!(
         dev.pop_avail(),
-        Err(Error::NextOutOfRange { desc: 0, next: 8, num: 8 })
+        Err(Error::NextOutOfRange {
+            desc: 0,
+            next: 8,
+            num: 8
+        })
     );
     // A loop onto itself, and a longer loop.
     put_desc(ring, 2, base, 16, VRING_DESC_F_NEXT, 2);
     offer(ring, 2);
-    assert_eq!(dev.pop_avail(), Err(Error::DescriptorInUse { head: 2, desc: 2 }));
+    assert_eq!(
+        dev.pop_avail(),
+        Err(Error::DescriptorInUse { head: 2, desc: 2 })
+    );
     put_desc(ring, 0, base, 16, VRING_DESC_F_NEXT, 1);
     put_desc(ring, 1, base, 16, VRING_DESC_F_NEXT, 2);
     put_desc(ring, 2, base, 16, VRING_DESC_F_NEXT, 0);
     offer(ring, 0);
-    assert_eq!(dev.pop_avail(), Err(Error::DescriptorInUse { head: 0, desc: 0 }));
+    assert_eq!(
+        dev.pop_avail(),
+        Err(Error::DescriptorInUse { head: 0, desc: 0 })
+    );
     // The bad chains marked nothing for good: a chain over the same
     // descriptors works.
     put_desc(ring, 2, base + 64, 16, VRING_DESC_F_WRITE, 0);
@@ -173,10 +197,16 @@ fn bad_links_are_dropped_and_release_what_they_marked() {
     // A chain that runs into one we hold.
     put_desc(ring, 5, base, 16, VRING_DESC_F_NEXT, 2);
     offer(ring, 5);
-    assert_eq!(dev.pop_avail(), Err(Error::DescriptorInUse { head: 5, desc: 2 }));
+    assert_eq!(
+        dev.pop_avail(),
+        Err(Error::DescriptorInUse { head: 5, desc: 2 })
+    );
     // The same head offered twice while we hold it.
     offer(ring, 1);
-    assert_eq!(dev.pop_avail(), Err(Error::DescriptorInUse { head: 1, desc: 1 }));
+    assert_eq!(
+        dev.pop_avail(),
+        Err(Error::DescriptorInUse { head: 1, desc: 1 })
+    );
     // The driver rewrites a held chain's descriptors: our copy is unchanged.
     put_desc(ring, 2, u64::MAX, u32::MAX, VRING_DESC_F_NEXT, 7);
     let segs: Vec<_> = dev.segments(&held).unwrap().collect();
@@ -219,7 +249,8 @@ fn garbage_in_hint_fields_only_changes_the_kick_decision() {
 fn driver(m: &mut Mem) -> (DriverQueue<'_, 8>, IoRegion<'_>) {
     let (ring, bufs) = regions(m);
     let mut drv = DriverQueue::new(ring, bufs, CFG, NoCache).unwrap();
-    drv.add(&[Segment::new(0, 16)], &[Segment::new(16, 16)]).unwrap(); // 0, 1
+    drv.add(&[Segment::new(0, 16)], &[Segment::new(16, 16)])
+        .unwrap(); // 0, 1
     drv.add_inbuf(Segment::new(32, 16)).unwrap(); // 2
     (drv, ring)
 }
@@ -227,7 +258,9 @@ fn driver(m: &mut Mem) -> (DriverQueue<'_, 8>, IoRegion<'_>) {
 /// Returns `id` with `len` at the next used slot, as a hostile device would.
 fn give_back(ring: IoRegion<'_>, id: u32, len: u32) {
     let l = layout();
-    let idx = ring.load_u16(l.used_idx_offset(), Ordering::Relaxed).unwrap();
+    let idx = ring
+        .load_u16(l.used_idx_offset(), Ordering::Relaxed)
+        .unwrap();
     let off = l.used_ring_offset(idx & 7);
     ring.write_u32(off, id).unwrap();
     ring.write_u32(off + 4, len).unwrap();
@@ -240,18 +273,27 @@ fn used_idx_running_ahead_breaks_the_queue() {
     let mut m = mem();
     let (mut drv, ring) = driver(&mut m);
     let l = layout();
-    ring.store_u16(l.used_idx_offset(), 3, Ordering::Release).unwrap();
+    ring.store_u16(l.used_idx_offset(), 3, Ordering::Release)
+        .unwrap();
     assert_eq!(
         drv.pop_used(),
-        Err(Error::UsedIdxOutOfRange { idx: 3, last: 0, in_flight: 2 })
+        Err(Error::UsedIdxOutOfRange {
+            idx: 3,
+            last: 0,
+            in_flight: 2
+        })
     );
     assert!(drv.is_broken());
     assert_eq!(drv.add_inbuf(Segment::new(0, 1)), Err(Error::Broken));
     // Backwards is "ahead" by almost 2^16.
     let mut m = mem();
     let (mut drv, ring) = driver(&mut m);
-    ring.store_u16(l.used_idx_offset(), 0xffff, Ordering::Release).unwrap();
-    assert!(matches!(drv.pop_used(), Err(Error::UsedIdxOutOfRange { .. })));
+    ring.store_u16(l.used_idx_offset(), 0xffff, Ordering::Release)
+        .unwrap();
+    assert!(matches!(
+        drv.pop_used(),
+        Err(Error::UsedIdxOutOfRange { .. })
+    ));
 }
 
 #[test]
@@ -260,7 +302,11 @@ fn used_ids_that_are_not_in_flight_break_the_queue() {
         let mut m = mem();
         let (mut drv, ring) = driver(&mut m);
         give_back(ring, id, 0);
-        assert_eq!(drv.pop_used(), Err(Error::UsedIdNotInFlight { id }), "id {id}");
+        assert_eq!(
+            drv.pop_used(),
+            Err(Error::UsedIdNotInFlight { id }),
+            "id {id}"
+        );
         assert!(drv.is_broken());
     }
     // The same chain returned twice.
@@ -296,7 +342,8 @@ fn the_driver_never_reads_back_its_descriptors() {
     // The device scribbles over the whole descriptor table and avail ring.
     ring.fill(0, layout().used_offset(), 0xff).unwrap();
     ring.write_u16(layout().used_offset(), 0xffff).unwrap(); // used.flags
-    ring.write_u16(layout().avail_event_offset(), 0x1234).unwrap();
+    ring.write_u16(layout().avail_event_offset(), 0x1234)
+        .unwrap();
     give_back(ring, 0, 5);
     give_back(ring, 2, 5);
     assert_eq!(drv.pop_used().unwrap().unwrap().descriptors, 2);
@@ -305,5 +352,8 @@ fn the_driver_never_reads_back_its_descriptors() {
     // The free list is intact: all eight descriptors can be used again.
     let eight = [Segment::new(0, 1); 8];
     drv.add(&[], &eight).unwrap();
-    assert!(!drv.should_notify().unwrap(), "used.flags has NO_NOTIFY set");
+    assert!(
+        !drv.should_notify().unwrap(),
+        "used.flags has NO_NOTIFY set"
+    );
 }

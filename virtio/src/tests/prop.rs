@@ -41,6 +41,15 @@ fn cases() -> u32 {
     }
 }
 
+fn config() -> ProptestConfig {
+    let mut c = ProptestConfig::with_cases(cases());
+    if cfg!(miri) {
+        // Miri's isolation forbids the file access of failure persistence.
+        c.failure_persistence = None;
+    }
+    c
+}
+
 fn ops_len() -> core::ops::Range<usize> {
     if cfg!(miri) {
         50..100
@@ -50,7 +59,7 @@ fn ops_len() -> core::ops::Range<usize> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(config())]
 
     #[test]
     fn random_workload_matches_model(
@@ -160,7 +169,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(config())]
 
     /// Whatever the peer leaves in the ring, both sides answer with a value
     /// or an error, never a panic, and a broken queue stays broken.
