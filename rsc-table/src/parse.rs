@@ -414,42 +414,40 @@ impl<'a> ResourceTable<'a> {
         }
     }
 
-    /// The notify ids of entry `index` (none unless it is a vdev), with the
-    /// field each comes from; `FW_RSC_NOTIFY_ID_ANY` ("host assigns") is left out.
-    fn notify_ids(&self, index: usize) -> impl Iterator<Item = (Field, u32)> + '_ {
-        let is_vdev = self.span(index).is_ok_and(|s| s.kind == RSC_VDEV);
-        let vdev = match is_vdev.then(|| self.entry(index)) {
-            Some(Ok(TableEntry {
+    /// Vdev entry `index`, if it is one (and valid).
+    fn vdev_at(&self, index: usize) -> Option<VdevEntry<'a>> {
+        if self.span(index).ok()?.kind != RSC_VDEV {
+            return None;
+        }
+        match self.entry(index) {
+            Ok(TableEntry {
                 entry: Entry::Vdev(v),
                 ..
-            })) => Some(v),
+            }) => Some(v),
             _ => None,
-        };
-        let own = vdev.map(|v| (Field::NotifyId, v.vdev.notifyid));
-        let rings = vdev
-            .into_iter()
-            .flat_map(|v| v.vrings().zip(0u8..))
-            .map(|(r, i)| (Field::VringNotifyId(i), r.notifyid));
-        own.into_iter()
-            .chain(rings)
-            .filter(|(_, id)| *id != FW_RSC_NOTIFY_ID_ANY)
+        }
     }
 
+    /// Checks that no notify id (of a vdev or a vring) is used twice.
+    ///
+    /// Without an allocator this compares pairs, so the number of ids is
+    /// bounded by [`MAX_NOTIFY_IDS`].
     fn check_notify_ids(&self) -> Result<()> {
         let mut count = 0usize;
         for i in 0..self.num {
-            for (pos, (field, id)) in self.notify_ids(i).enumerate() {
-                count += 1;
-                if count > MAX_NOTIFY_IDS {
-                    return Err(Error::TooManyNotifyIds {
-                        index: i,
-                        max: MAX_NOTIFY_IDS,
-                    });
-                }
-                for j in 0..=i {
-                    let earlier = self
-                        .notify_ids(j)
-                        .take(if j == i { pos } else { usize::MAX });
+            let Some(vi) = self.vdev_at(i) else { continue };
+            count += notify_ids(&vi).count();
+            if count > MAX_NOTIFY_IDS {
+                return Err(Error::TooManyNotifyIds {
+                    index: i,
+                    max: MAX_NOTIFY_IDS,
+                });
+            }
+            for j in 0..=i {
+                let Some(vj) = self.vdev_at(j) else { continue };
+                for (pos, (field, id)) in notify_ids(&vi).enumerate() {
+                    // Within one entry, compare each id with those before it.
+                    let earlier = notify_ids(&vj).take(if j == i { pos } else { usize::MAX });
                     for (other_field, other_id) in earlier {
                         if other_id == id {
                             return Err(Error::DuplicateNotifyId {
@@ -466,4 +464,17 @@ impl<'a> ResourceTable<'a> {
         }
         Ok(())
     }
+}
+
+/// The notify ids of a vdev and its vrings, with the field each comes from;
+/// `FW_RSC_NOTIFY_ID_ANY` ("the host assigns") is left out.
+fn notify_ids<'v>(v: &VdevEntry<'v>) -> impl Iterator<Item = (Field, u32)> + 'v {
+    let own = (Field::NotifyId, v.vdev.notifyid);
+    let rings = v
+        .vrings()
+        .zip(0u8..)
+        .map(|(r, i)| (Field::VringNotifyId(i), r.notifyid));
+    core::iter::once(own)
+        .chain(rings)
+        .filter(|(_, id)| *id != FW_RSC_NOTIFY_ID_ANY)
 }

@@ -315,6 +315,7 @@ fn vdev_reserved_bytes_must_be_zero() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // ~300k id comparisons: minutes under Miri
 fn too_many_notify_ids() {
     // Three vdevs of 255 vrings each, all ids distinct: 768 ids, 512 in the first two.
     let entry_len = 28 + 255 * 20;
