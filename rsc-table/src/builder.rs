@@ -196,6 +196,10 @@ impl<const L: usize> Resource for VendorResource<L> {
 /// it at run time only through an [`IoRegion`](openamp_metal::IoRegion) made
 /// from `&raw mut NAME`, never through a reference.
 ///
+/// The static form also gives the type `static_region(attr)`: an
+/// [`IoRegion`](openamp_metal::IoRegion) over the static, for the firmware's
+/// own reads (status, `gfeatures`) through a [`TableWriter`](crate::TableWriter).
+///
 /// The generated type has `INIT` (the value), `OFFSETS`, `NUM_ENTRIES`,
 /// `SIZE` and `write_to(&self, &mut [u8])` (its bytes, padding zeroed).
 /// Entry indices follow the order of declaration.
@@ -212,6 +216,32 @@ macro_rules! resource_table {
         #[used]
         #[link_section = ".resource_table"]
         $vis static mut $name: $ty = <$ty>::INIT;
+
+        impl $ty {
+            #[doc = concat!("An `IoRegion` over [`", stringify!($name), "`], the way to read and write it at run time.")]
+            ///
+            /// `attr` says whether the table's memory is cached. Every access
+            /// through the region is volatile: the host writes the table too.
+            #[allow(unsafe_code)]
+            pub fn static_region(
+                attr: $crate::__private::openamp_metal::IoAttr,
+            ) -> ::core::result::Result<$crate::__private::openamp_metal::IoRegion<'static>, $crate::Error> {
+                let base = (&raw mut $name).cast::<u8>();
+                // SAFETY: the static lives for the whole program, is `SIZE`
+                // bytes, and is memory the compiler treats as mutable (a
+                // `static mut`); safe code cannot form a reference to it, and
+                // unsafe code that did would break that code's own contract.
+                let region = unsafe {
+                    $crate::__private::openamp_metal::IoRegion::new(
+                        base,
+                        <$ty>::SIZE,
+                        $crate::__private::openamp_metal::PhysMap::None,
+                        attr,
+                    )
+                };
+                Ok(region?)
+            }
+        }
     };
     (
         $(#[$meta:meta])*

@@ -18,6 +18,12 @@ pub use parse::{
 };
 pub use write::TableWriter;
 
+/// What `resource_table!` expands to needs; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use openamp_metal;
+}
+
 /// Entry type of a carveout (memory the host allocates for the remote).
 pub const RSC_CARVEOUT: u32 = 0;
 /// Entry type of a device memory mapping.

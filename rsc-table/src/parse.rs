@@ -176,7 +176,9 @@ impl<'a> ResourceTable<'a> {
     /// The copy is what is validated and returned, so a peer writing the
     /// shared memory meanwhile cannot make a checked value unsafe to use.
     /// `buf` must be large enough for the whole table (a shorter copy fails
-    /// validation with the part that did not fit).
+    /// validation with the part that did not fit). If the region is cached and
+    /// the peer does not snoop our caches, invalidate it first
+    /// ([`IoRegion::invalidate`]).
     pub fn read_from_region<'b>(
         region: &IoRegion<'_>,
         offset: usize,

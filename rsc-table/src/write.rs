@@ -54,7 +54,10 @@ impl<'a> TableWriter<'a> {
             return Err(Error::Misaligned { index, offset });
         }
         let start = offset as usize;
-        let header_end = layout::HEADER_SIZE + 4 * (num as usize);
+        // `num` comes from the peer: saturate rather than overflow on 32-bit targets.
+        let header_end = (num as usize)
+            .saturating_mul(4)
+            .saturating_add(layout::HEADER_SIZE);
         if start < header_end {
             return Err(Error::InsideHeader {
                 index,

@@ -6,7 +6,9 @@ mod common;
 #[path = "common/elf.rs"]
 mod elf;
 
-use openamp_rsc_table::{resource_table, ResourceTable, Trace, VdevResource, Vring};
+use openamp_rsc_table::{
+    resource_table, status, ResourceTable, TableWriter, Trace, VdevResource, Vring,
+};
 
 resource_table! {
     /// A table as firmware declares it.
@@ -39,4 +41,21 @@ fn static_lands_in_resource_table_section() {
     assert_eq!(section, expected);
     let table = ResourceTable::parse(&section).unwrap();
     assert_eq!(table.len(), 2);
+}
+
+/// What firmware does at run time: the host writes the table in place, the
+/// firmware reads it back through the region over its own static.
+#[test]
+fn firmware_reads_what_the_host_wrote() {
+    let region = FirmwareTable::static_region(openamp_metal::IoAttr::UNCACHED).unwrap();
+    assert_eq!(region.size(), FirmwareTable::SIZE);
+    let host = TableWriter::new(region);
+    host.set_vdev_gfeatures(0, 1).unwrap();
+    host.set_vdev_status(0, status::DRIVER_OK).unwrap();
+    assert_eq!(host.vdev_status(0), Ok(status::DRIVER_OK));
+    let mut buf = [0u8; FirmwareTable::SIZE];
+    let table = ResourceTable::read_from_region(&region, 0, &mut buf).unwrap();
+    assert_eq!(table.find_vdev(7).unwrap().1.vdev.gfeatures, 1);
+    host.set_vdev_status(0, 0).unwrap();
+    host.set_vdev_gfeatures(0, 0).unwrap();
 }
