@@ -35,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
         let arg = |s: &mut &[u8], n: usize| -> u64 {
             let (a, b) = s.split_at(n.min(s.len()));
             *s = b;
-            a.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
+            a.iter()
+                .rev()
+                .fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
         };
         match op % 8 {
             // The peer writes 1, 2, 4 or 8 bytes anywhere in the ring.
