@@ -26,7 +26,12 @@ pub fn console() -> Console {
     // mapped (MMU/MPU off or identity-mapped as device memory); registers
     // are only touched by volatile accesses through the IoRegion.
     let regs = unsafe {
-        IoRegion::new(BASE as *mut u8, CadenceUart::REGS_LEN, PhysMap::Contiguous(BASE as u64), IoAttr::UNCACHED)
+        IoRegion::new(
+            BASE as *mut u8,
+            CadenceUart::REGS_LEN,
+            PhysMap::Contiguous(BASE as u64),
+            IoAttr::UNCACHED,
+        )
     };
     // The window is a constant, valid address range, so both steps succeed;
     // should they not, printing is skipped rather than panicking (the

@@ -8,10 +8,20 @@
 ))]
 compile_error!("select exactly one machine feature: zynq7000, zynqmp-a53 or zynqmp-r5");
 
-#[cfg(all(target_os = "none", feature = "zynqmp-a53", not(target_arch = "aarch64")))]
+#[cfg(all(
+    target_os = "none",
+    feature = "zynqmp-a53",
+    not(target_arch = "aarch64")
+))]
 compile_error!("feature zynqmp-a53 needs target aarch64-unknown-none");
-#[cfg(all(target_os = "none", any(feature = "zynq7000", feature = "zynqmp-r5"), not(target_arch = "arm")))]
-compile_error!("features zynq7000 and zynqmp-r5 need an AArch32 target (armv7a-none-eabi, armv7r-none-eabihf)");
+#[cfg(all(
+    target_os = "none",
+    any(feature = "zynq7000", feature = "zynqmp-r5"),
+    not(target_arch = "arm")
+))]
+compile_error!(
+    "features zynq7000 and zynqmp-r5 need an AArch32 target (armv7a-none-eabi, armv7r-none-eabihf)"
+);
 
 pub mod doorbell;
 pub mod machine;

@@ -31,7 +31,7 @@ pub mod zynqmp {
     /// Triple timer counter 0 (the R5's time base).
     pub const TTC0: usize = 0xFF11_0000;
     /// TTC input clock under QEMU's model; real boards usually feed 100 MHz
-    /// (LPD_LSBUS): pass the right figure to [`crate::timer::Ttc::new`].
+    /// (LPD_LSBUS): pass the right figure to `timer::Ttc::new`.
     pub const TTC_HZ_QEMU: u64 = 133_000_000;
     /// PSCI function id of CPU_ON (SMC64 calling convention).
     pub const PSCI_CPU_ON: u32 = 0xC400_0003;

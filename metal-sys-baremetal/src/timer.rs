@@ -153,7 +153,11 @@ impl Ttc {
             (Self::CLOCK_CTRL as *mut u32).write_volatile((Self::PRESCALE << 1) | 1);
             (Self::COUNTER_CTRL as *mut u32).write_volatile(1 << 4);
         }
-        Ttc { hz: input_hz >> (Self::PRESCALE + 1), last: core::cell::Cell::new(0), ticks: core::cell::Cell::new(0) }
+        Ttc {
+            hz: input_hz >> (Self::PRESCALE + 1),
+            last: core::cell::Cell::new(0),
+            ticks: core::cell::Cell::new(0),
+        }
     }
 
     fn ticks(&self) -> u64 {

@@ -102,7 +102,7 @@ mod tests {
         uart.enable();
         assert_eq!(regs.read_u32(CR).unwrap(), 0x14);
         assert_eq!(regs.read_u32(MR).unwrap(), 0x20);
-        write!(uart, "hi\n").unwrap();
+        uart.write_str("hi\n").unwrap();
         // RAM keeps only the last FIFO write.
         assert_eq!(regs.read_u32(FIFO).unwrap(), u32::from(b'\n'));
         // RX: empty flag clear, a byte waiting.
@@ -126,6 +126,9 @@ mod tests {
     fn a_short_register_window_is_rejected() {
         let mut mem = [0u8; 16];
         let regs = IoRegion::from_slice(&mut mem);
-        assert!(matches!(CadenceUart::new(regs), Err(openamp_metal::Error::OutOfRange { .. })));
+        assert!(matches!(
+            CadenceUart::new(regs),
+            Err(openamp_metal::Error::OutOfRange { .. })
+        ));
     }
 }

@@ -25,12 +25,12 @@ pub const BOARDS: &[Board] = &[
     Board {
         name: "zcu102-a53",
         target: "aarch64-unknown-none",
-        examples: &["smoke"],
+        examples: &["smoke", "fault"],
     },
     Board {
         name: "zynq7000",
         target: "armv7a-none-eabi",
-        examples: &["hello"],
+        examples: &["hello", "fault"],
     },
 ];
 

@@ -14,8 +14,31 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Runs `example` (default: the board's smoke test) of `board` under QEMU
 /// and returns its exit status (the firmware's semihosting status).
 pub fn run(board: &str, example: Option<&str>) -> Result<ExitStatus, String> {
+    let mut cmd = command(board, example)?;
+    cmd.stdin(Stdio::null());
+    wait_with_timeout(board, cmd)
+}
+
+/// Runs like [`run`], but captures the console and returns it with the status.
+pub fn run_captured(board: &str, example: &str) -> Result<(ExitStatus, String), String> {
+    let mut cmd = command(board, Some(example))?;
+    let out_path = log_path(&format!("{board}-{example}.console.log"));
+    if let Some(dir) = out_path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let out = std::fs::File::create(&out_path)
+        .map_err(|e| format!("cannot create {}: {e}", out_path.display()))?;
+    cmd.stdin(Stdio::null()).stdout(out);
+    let status = wait_with_timeout(board, cmd)?;
+    let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+    print!("{text}");
+    Ok((status, text))
+}
+
+fn command(board: &str, example: Option<&str>) -> Result<Command, String> {
     setup::qemu()?;
-    let mut cmd = match board {
+    let cmd = match board {
         "zcu102" => {
             let example = example.unwrap_or("smoke");
             let a53 = existing(elf_path("zcu102-a53", example))?;
@@ -23,7 +46,11 @@ pub fn run(board: &str, example: Option<&str>) -> Result<ExitStatus, String> {
             c.args(["-M", "xlnx-zcu102", "-smp", "6", "-m", "2G"]);
             c.args(["-nographic", "-semihosting", "-audiodev", "none,id=snd0"]);
             // UART0 (the A53's console) on our stdout, UART1 (the R5's) in a file.
-            let r5_log = elf_path("zcu102-r5", &format!("{example}.uart1.log"));
+            let r5_log = log_path(&format!("zcu102-{example}.r5-uart1.log"));
+            if let Some(dir) = r5_log.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
             c.args(["-serial", "mon:stdio", "-serial"])
                 .arg(format!("file:{}", r5_log.display()));
             c.arg("-kernel").arg(a53);
@@ -48,7 +75,10 @@ pub fn run(board: &str, example: Option<&str>) -> Result<ExitStatus, String> {
             ))
         }
     };
-    cmd.stdin(Stdio::null());
+    Ok(cmd)
+}
+
+fn wait_with_timeout(board: &str, mut cmd: Command) -> Result<ExitStatus, String> {
     eprintln!("$ {}", show(&cmd));
     let mut child = cmd.spawn().map_err(|e| format!("cannot start QEMU: {e}"))?;
     let start = Instant::now();
@@ -66,6 +96,14 @@ pub fn run(board: &str, example: Option<&str>) -> Result<ExitStatus, String> {
             Err(e) => return Err(format!("waiting for QEMU: {e}")),
         }
     }
+}
+
+/// Where QEMU runs leave their console logs.
+fn log_path(name: &str) -> PathBuf {
+    crate::process::root()
+        .join("target")
+        .join("qemu")
+        .join(name)
 }
 
 fn existing(p: PathBuf) -> Result<PathBuf, String> {

@@ -20,72 +20,133 @@ const MIRI_CRATES: &[&str] = &[
 type Step = (String, Box<dyn FnOnce() -> Result<(), String>>);
 
 fn steps() -> Vec<Step> {
-    let mut steps: Vec<Step> = vec![
-        (
-            "setup (nightly components, QEMU)".into(),
-            Box::new(setup::all),
-        ),
-        (
-            "cargo fmt --check".into(),
-            Box::new(|| run(cargo().args(["fmt", "--all", "--check"]))),
-        ),
-        (
-            "cargo clippy -D warnings".into(),
-            Box::new(|| {
-                run(cargo().args([
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ]))
-            }),
-        ),
-        (
-            "cargo test (debug)".into(),
-            Box::new(|| run(cargo().args(["test", "--workspace"]))),
-        ),
-        (
-            "cargo test (release: integration tests at full size)".into(),
-            Box::new(|| run(cargo().args(["test", "--workspace", "--release", "--tests"]))),
-        ),
-        (
-            "cargo doc".into(),
-            Box::new(|| {
-                run(cargo()
-                    .args(["doc", "--workspace", "--no-deps"])
-                    .env("RUSTDOCFLAGS", "-D warnings"))
-            }),
-        ),
-    ];
-    for krate in MIRI_CRATES {
-        steps.push((
-            format!("miri test -p {krate}"),
-            Box::new(move || run(cargo_nightly().args(["miri", "test", "--package", krate]))),
-        ));
-    }
-    steps.push((
-        "no_std builds for every board target".into(),
-        Box::new(boards::check_no_std),
-    ));
-    steps.push((
-        "cross-build board examples".into(),
+    let mut steps: Vec<Step> = Vec::new();
+    let mut step =
+        |name: &str, f: Box<dyn FnOnce() -> Result<(), String>>| steps.push((name.into(), f));
+    step("setup (nightly components, QEMU)", Box::new(setup::all));
+    step(
+        "cargo fmt --check",
+        Box::new(|| {
+            run(cargo().args(["fmt", "--all", "--check"]))?;
+            run(cargo().args([
+                "fmt",
+                "--manifest-path",
+                "examples/boards/Cargo.toml",
+                "--all",
+                "--check",
+            ]))
+        }),
+    );
+    step(
+        "cargo clippy -D warnings",
+        Box::new(|| {
+            run(cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        }),
+    );
+    // Before the host tests: some of them inspect the board ELFs.
+    step(
+        "cross-build board examples",
         Box::new(|| boards::build_all().map(|_| ())),
-    ));
-    steps.push((
-        "QEMU zcu102 smoke (A53 starts R5)".into(),
+    );
+    step(
+        "cargo test (debug)",
+        Box::new(|| run(cargo().args(["test", "--workspace"]))),
+    );
+    step(
+        "cargo test (release: integration tests at full size)",
+        Box::new(|| run(cargo().args(["test", "--workspace", "--release", "--tests"]))),
+    );
+    step(
+        "cargo test -p openamp-rsc-table --features cli",
+        Box::new(|| {
+            run(cargo().args([
+                "test",
+                "--package",
+                "openamp-rsc-table",
+                "--features",
+                "cli",
+            ]))
+        }),
+    );
+    step(
+        "rsc-table inspects the R5 firmware's table",
+        Box::new(|| {
+            let elf = boards::elf_path("zcu102-r5", "smoke");
+            run(cargo()
+                .args([
+                    "run",
+                    "--quiet",
+                    "--package",
+                    "openamp-rsc-table",
+                    "--features",
+                    "cli",
+                    "--",
+                ])
+                .arg(elf))
+        }),
+    );
+    step(
+        "cargo doc",
+        Box::new(|| {
+            run(cargo()
+                .args(["doc", "--workspace", "--no-deps"])
+                .env("RUSTDOCFLAGS", "-D warnings"))
+        }),
+    );
+    for krate in MIRI_CRATES {
+        step(
+            &format!("miri test -p {krate}"),
+            Box::new(move || run(cargo_nightly().args(["miri", "test", "--package", krate]))),
+        );
+    }
+    step(
+        "no_std builds for every board target",
+        Box::new(boards::check_no_std),
+    );
+    step(
+        "QEMU zcu102 smoke (A53 starts R5)",
         Box::new(|| qemu_step("zcu102", "smoke")),
-    ));
-    steps.push((
-        "QEMU zynq7000 hello".into(),
+    );
+    step(
+        "QEMU zynq7000 hello",
         Box::new(|| qemu_step("zynq7000", "hello")),
-    ));
+    );
+    step(
+        "QEMU zcu102 fault is reported (A53 exception vectors)",
+        Box::new(|| fault_step("zcu102", "synchronous exception")),
+    );
+    step(
+        "QEMU zynq7000 fault is reported (A9 exception vectors)",
+        Box::new(|| fault_step("zynq7000", "undefined instruction")),
+    );
     steps
 }
 
 fn qemu_step(board: &str, example: &str) -> Result<(), String> {
     qemu::run(board, Some(example)).and_then(qemu::status_to_result)
+}
+
+/// Runs a board's `fault` example, which must report `expected` and exit 1.
+fn fault_step(board: &str, expected: &str) -> Result<(), String> {
+    let (status, console) = qemu::run_captured(board, "fault")?;
+    if status.code() != Some(1) {
+        return Err(format!(
+            "fault example exited with {status}, expected status 1"
+        ));
+    }
+    if !console.contains(&format!("fatal: {expected}")) {
+        return Err(format!(
+            "fault example did not report \"{expected}\" on the console"
+        ));
+    }
+    Ok(())
 }
 
 pub fn run_all() -> Result<(), String> {

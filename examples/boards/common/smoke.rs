@@ -28,6 +28,11 @@ pub const N: usize = 16;
 /// The round number that means "stop".
 pub const LAST_ROUND: u32 = u32::MAX;
 
+/// The R5's trace buffer (named in its resource table): NUL-terminated log text.
+pub const TRACE_BASE: usize = SHM_BASE + SHM_LEN;
+/// Its size.
+pub const TRACE_LEN: usize = 0x1000;
+
 /// What the R5 computes from a value.
 pub fn answer(value: u32, round: u32) -> u32 {
     value.wrapping_mul(3).wrapping_add(round)

@@ -71,8 +71,12 @@ extern "C" fn __openamp_exception(kind: u64) -> ! {
             options(nomem, nostack, preserves_flags)
         )
     };
-    let source = ["current EL, SP0", "current EL, SPx", "lower EL, AArch64", "lower EL, AArch32"]
-        [(kind as usize / 4) % 4];
+    let source = [
+        "current EL, SP0",
+        "current EL, SPx",
+        "lower EL, AArch64",
+        "lower EL, AArch32",
+    ][(kind as usize / 4) % 4];
     let what = ["synchronous exception", "IRQ", "FIQ", "SError"][kind as usize % 4];
     fatal(format_args!(
         "{what} ({source}) at pc {elr:#x}: ESR {esr:#x} (class {:#x}), FAR {far:#x}",

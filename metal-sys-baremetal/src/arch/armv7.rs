@@ -201,4 +201,3 @@ extern "C" fn __openamp_exception(kind: u32, lr: u32) -> ! {
         lr.wrapping_sub(pc_offset)
     ))
 }
-

@@ -23,7 +23,9 @@ fn line_size() -> usize {
 fn line_size() -> usize {
     let ctr: u64;
     // SAFETY: reading CTR_EL0 has no side effects.
-    unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags))
+    };
     4 << ((ctr >> 16) & 0xF)
 }
 
@@ -45,9 +47,15 @@ fn line_op(op: Op, addr: usize) {
     #[cfg(target_arch = "arm")]
     unsafe {
         match op {
-            Op::Clean => core::arch::asm!("mcr p15, 0, {}, c7, c10, 1", in(reg) addr, options(nostack)),
-            Op::Invalidate => core::arch::asm!("mcr p15, 0, {}, c7, c6, 1", in(reg) addr, options(nostack)),
-            Op::CleanInvalidate => core::arch::asm!("mcr p15, 0, {}, c7, c14, 1", in(reg) addr, options(nostack)),
+            Op::Clean => {
+                core::arch::asm!("mcr p15, 0, {}, c7, c10, 1", in(reg) addr, options(nostack))
+            }
+            Op::Invalidate => {
+                core::arch::asm!("mcr p15, 0, {}, c7, c6, 1", in(reg) addr, options(nostack))
+            }
+            Op::CleanInvalidate => {
+                core::arch::asm!("mcr p15, 0, {}, c7, c14, 1", in(reg) addr, options(nostack))
+            }
         }
     }
     // SAFETY: as above.
@@ -118,7 +126,14 @@ mod l2 {
         let mut a = start & !(LINE - 1);
         while a < end {
             let partial = a < start || a + LINE > end;
-            write(if partial && reg == INV_PA { CLEAN_INV_PA } else { reg }, a);
+            write(
+                if partial && reg == INV_PA {
+                    CLEAN_INV_PA
+                } else {
+                    reg
+                },
+                a,
+            );
             a += LINE;
         }
         write(SYNC, 0);

@@ -43,7 +43,9 @@ unsafe impl critical_section::Impl for CoreCs {
         let daif: u64;
         // SAFETY: touches only this core's interrupt masks; no `nomem`, so
         // it is also a compiler barrier.
-        unsafe { core::arch::asm!("mrs {}, daif", "msr daifset, #3", out(reg) daif, options(nostack)) };
+        unsafe {
+            core::arch::asm!("mrs {}, daif", "msr daifset, #3", out(reg) daif, options(nostack))
+        };
         daif
     }
 

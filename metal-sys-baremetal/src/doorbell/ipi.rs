@@ -36,7 +36,11 @@ impl<'a, C: Clock> ZynqMpIpi<'a, C> {
     /// A doorbell between the channel at `regs` and the peer with `peer_mask`.
     pub fn new(regs: IoRegion<'a>, peer_mask: u32, clock: C) -> Result<Self> {
         regs.check(0, Self::REGS_LEN)?;
-        Ok(ZynqMpIpi { regs, peer_mask, clock })
+        Ok(ZynqMpIpi {
+            regs,
+            peer_mask,
+            clock,
+        })
     }
 
     /// Routes the peer's kicks to this channel's interrupt line.
@@ -110,7 +114,11 @@ mod tests {
         assert_eq!(ipi.poll().unwrap(), None);
         r.write_u32(ISR, APU_MASK | 0x100).unwrap();
         assert_eq!(ipi.poll().unwrap(), Some(0));
-        assert_eq!(r.read_u32(ISR).unwrap(), APU_MASK, "clears by writing our peer's bit only");
+        assert_eq!(
+            r.read_u32(ISR).unwrap(),
+            APU_MASK,
+            "clears by writing our peer's bit only"
+        );
         ipi.enable_interrupt().unwrap();
         assert_eq!(r.read_u32(IER).unwrap(), APU_MASK);
         ipi.disable_interrupt().unwrap();

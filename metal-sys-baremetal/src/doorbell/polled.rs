@@ -32,7 +32,14 @@ impl<'a, C: Clock> PolledDoorbell<'a, C> {
     pub fn new(region: IoRegion<'a>, tx: usize, rx: usize, clock: C) -> Result<Self> {
         let sent = region.load_u32(tx, Ordering::Acquire)?;
         let seen = region.load_u32(rx, Ordering::Acquire)?;
-        Ok(PolledDoorbell { region, tx, rx, sent: Cell::new(sent), seen: Cell::new(seen), clock })
+        Ok(PolledDoorbell {
+            region,
+            tx,
+            rx,
+            sent: Cell::new(sent),
+            seen: Cell::new(seen),
+            clock,
+        })
     }
 
     /// How many kicks this side has sent.
@@ -151,6 +158,9 @@ mod tests {
             PolledDoorbell::new(r, 14, 0, TickClock(C::new(0))),
             Err(Error::OutOfRange { .. })
         ));
-        assert!(matches!(PolledDoorbell::new(r, 0, 2, TickClock(C::new(0))), Err(Error::Misaligned { .. })));
+        assert!(matches!(
+            PolledDoorbell::new(r, 0, 2, TickClock(C::new(0))),
+            Err(Error::Misaligned { .. })
+        ));
     }
 }

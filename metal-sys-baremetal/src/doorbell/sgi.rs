@@ -38,13 +38,27 @@ impl<'a, C: Clock> ZynqSgi<'a, C> {
     /// A doorbell raising SGI `sgi` (0..=15) on the cores in `peer_cpu_mask`
     /// (bit 0 = CPU0, bit 1 = CPU1), given the GIC distributor and this
     /// core's CPU interface.
-    pub fn new(dist: IoRegion<'a>, cpu: IoRegion<'a>, sgi: u32, peer_cpu_mask: u32, clock: C) -> Result<Self> {
+    pub fn new(
+        dist: IoRegion<'a>,
+        cpu: IoRegion<'a>,
+        sgi: u32,
+        peer_cpu_mask: u32,
+        clock: C,
+    ) -> Result<Self> {
         if sgi > 15 || peer_cpu_mask == 0 || peer_cpu_mask > 0xFF {
-            return Err(openamp_metal::Error::InvalidRegion { reason: "SGI id must be 0..=15 and the CPU mask 1..=0xFF" });
+            return Err(openamp_metal::Error::InvalidRegion {
+                reason: "SGI id must be 0..=15 and the CPU mask 1..=0xFF",
+            });
         }
         dist.check(0, ICDSGIR + 4)?;
         cpu.check(0, ICCEOIR + 4)?;
-        Ok(ZynqSgi { dist, cpu, sgi, peer_cpu_mask, clock })
+        Ok(ZynqSgi {
+            dist,
+            cpu,
+            sgi,
+            peer_cpu_mask,
+            clock,
+        })
     }
 
     /// Enables the distributor and this core's CPU interface so that SGIs
@@ -59,7 +73,8 @@ impl<'a, C: Clock> ZynqSgi<'a, C> {
 impl<C: Clock> Notify for ZynqSgi<'_, C> {
     fn notify(&self, _id: u32) -> Result<()> {
         // Target-list filter 0: send to the CPUs named in bits 23:16.
-        self.dist.write_u32(ICDSGIR, (self.peer_cpu_mask << 16) | self.sgi)
+        self.dist
+            .write_u32(ICDSGIR, (self.peer_cpu_mask << 16) | self.sgi)
     }
 }
 
@@ -142,6 +157,13 @@ mod tests {
         let cpu = IoRegion::from_slice(&mut c.0);
         assert!(ZynqSgi::new(dist, cpu, 16, 1, TickClock(Cell::new(0))).is_err());
         assert!(ZynqSgi::new(dist, cpu, 1, 0, TickClock(Cell::new(0))).is_err());
-        assert!(ZynqSgi::new(dist, cpu.sub_region(0, 8).unwrap(), 1, 1, TickClock(Cell::new(0))).is_err());
+        assert!(ZynqSgi::new(
+            dist,
+            cpu.sub_region(0, 8).unwrap(),
+            1,
+            1,
+            TickClock(Cell::new(0))
+        )
+        .is_err());
     }
 }

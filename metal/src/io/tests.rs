@@ -255,7 +255,8 @@ fn invalid_descriptions_are_rejected() {
     let mut b = Backing([0; 64]);
     let p = b.0.as_mut_ptr();
     static SHORT: [u64; 1] = [0];
-    // SAFETY (all four): the calls must fail before the memory is used.
+    // SAFETY: all four calls must fail before the memory is used, and `b`
+    // outlives them anyway.
     unsafe {
         assert!(matches!(
             IoRegion::new(core::ptr::null_mut(), 1, PhysMap::None, IoAttr::UNCACHED),

@@ -43,7 +43,11 @@ struct Args {
 }
 
 fn parse() -> Result<Args, String> {
-    let mut args = Args { role: None, config: LinuxProcessConfig::default(), rounds: 2 };
+    let mut args = Args {
+        role: None,
+        config: LinuxProcessConfig::default(),
+        rounds: 2,
+    };
     let mut own_paths = true;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -60,7 +64,10 @@ fn parse() -> Result<Args, String> {
             }
             "--rounds" => args.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
             "-h" | "--help" => {
-                return Err("usage: demo [--role host|remote] [--shm PATH] [--socket PATH] [--rounds N]".into())
+                return Err(
+                    "usage: demo [--role host|remote] [--shm PATH] [--socket PATH] [--rounds N]"
+                        .into(),
+                )
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -95,7 +102,9 @@ fn both(args: &Args) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("cannot start the remote: {e}"))?;
     let result = host(&args.config, args.rounds);
-    let status = child.wait().map_err(|e| format!("waiting for the remote: {e}"));
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for the remote: {e}"));
     let _ = std::fs::remove_file(&args.config.shm_path);
     result?;
     match status? {
@@ -109,7 +118,12 @@ fn remote(config: &LinuxProcessConfig) -> Result<(), String> {
     let shm = side.shm.region();
     let mut buf = [0u8; MAX_PAYLOAD];
     loop {
-        if side.kick.wait(TIMEOUT).map_err(|e| format!("remote: {e}"))?.is_none() {
+        if side
+            .kick
+            .wait(TIMEOUT)
+            .map_err(|e| format!("remote: {e}"))?
+            .is_none()
+        {
             return Err("remote: no message from the host in time".into());
         }
         let len = shm.read_u32(TO_REMOTE).map_err(|e| e.to_string())?;
@@ -117,9 +131,13 @@ fn remote(config: &LinuxProcessConfig) -> Result<(), String> {
             return Ok(());
         }
         // The host is a peer we do not trust: a length past the mailbox is refused.
-        let payload = buf.get_mut(..len as usize).ok_or(format!("remote: message of {len} bytes is too long"))?;
-        shm.read_bytes(TO_REMOTE + 8, payload).map_err(|e| e.to_string())?;
-        shm.write_bytes(TO_HOST + 8, payload).map_err(|e| e.to_string())?;
+        let payload = buf
+            .get_mut(..len as usize)
+            .ok_or(format!("remote: message of {len} bytes is too long"))?;
+        shm.read_bytes(TO_REMOTE + 8, payload)
+            .map_err(|e| e.to_string())?;
+        shm.write_bytes(TO_HOST + 8, payload)
+            .map_err(|e| e.to_string())?;
         shm.write_u32(TO_HOST, len).map_err(|e| e.to_string())?;
         side.kick.notify(0).map_err(|e| format!("remote: {e}"))?;
     }
@@ -155,11 +173,22 @@ fn host(config: &LinuxProcessConfig, rounds: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn echo(shm: &IoRegion<'_>, kick: &(impl Notify + WaitNotify), out: &[u8], back: &mut [u8]) -> Result<(), String> {
-    shm.write_bytes(TO_REMOTE + 8, out).map_err(|e| e.to_string())?;
-    shm.write_u32(TO_REMOTE, out.len() as u32).map_err(|e| e.to_string())?;
+fn echo(
+    shm: &IoRegion<'_>,
+    kick: &(impl Notify + WaitNotify),
+    out: &[u8],
+    back: &mut [u8],
+) -> Result<(), String> {
+    shm.write_bytes(TO_REMOTE + 8, out)
+        .map_err(|e| e.to_string())?;
+    shm.write_u32(TO_REMOTE, out.len() as u32)
+        .map_err(|e| e.to_string())?;
     kick.notify(0).map_err(|e| format!("host: {e}"))?;
-    if kick.wait(TIMEOUT).map_err(|e| format!("host: {e}"))?.is_none() {
+    if kick
+        .wait(TIMEOUT)
+        .map_err(|e| format!("host: {e}"))?
+        .is_none()
+    {
         return Err("host: no echo from the remote in time".into());
     }
     let len = shm.read_u32(TO_HOST).map_err(|e| e.to_string())? as usize;

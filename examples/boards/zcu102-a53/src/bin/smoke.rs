@@ -21,7 +21,10 @@ entry!(main);
 fn main() -> ! {
     match run() {
         Ok(()) => {
-            println!("a53: smoke passed: {ROUNDS} rounds of {} values matched", smoke::N);
+            println!(
+                "a53: smoke passed: {ROUNDS} rounds of {} values matched",
+                smoke::N
+            );
             exit(0)
         }
         Err(e) => {
@@ -35,9 +38,25 @@ fn run() -> Result<(), Error> {
     // SAFETY: see common/smoke.rs: DDR outside both images, shared only with
     // the R5 and accessed through volatile and atomic operations.
     let shm = unsafe {
-        IoRegion::new(smoke::SHM_BASE as *mut u8, smoke::SHM_LEN, PhysMap::Contiguous(smoke::SHM_BASE as u64), IoAttr::UNCACHED)
+        IoRegion::new(
+            smoke::SHM_BASE as *mut u8,
+            smoke::SHM_LEN,
+            PhysMap::Contiguous(smoke::SHM_BASE as u64),
+            IoAttr::UNCACHED,
+        )
     }?;
+    // Clears the smoke page and the trace page after it.
     shm.fill(0, smoke::SHM_LEN, 0)?;
+    // SAFETY: as above, the trace page.
+    unsafe {
+        IoRegion::new(
+            smoke::TRACE_BASE as *mut u8,
+            smoke::TRACE_LEN,
+            PhysMap::None,
+            IoAttr::UNCACHED,
+        )
+    }?
+    .fill(0, smoke::TRACE_LEN, 0)?;
     let bell = PolledDoorbell::new(shm, smoke::BELL_A53, smoke::BELL_R5, GenericTimer::new())?;
 
     let ret = psci_cpu_on(QEMU_R5_0_CPU, smoke::R5_ENTRY);
@@ -66,12 +85,45 @@ fn run() -> Result<(), Error> {
             let got = shm.read_u32(smoke::RESULTS + 4 * i)?;
             if got != smoke::answer(*v, round) {
                 println!("a53: round {round} value {i}: sent {v:#x}, got {got:#x}");
-                return Err(Error::InvalidRegion { reason: "R5 answered wrong" });
+                return Err(Error::InvalidRegion {
+                    reason: "R5 answered wrong",
+                });
             }
         }
     }
     shm.write_u32(smoke::ROUND, smoke::LAST_ROUND)?;
-    bell.notify(0)
+    bell.notify(0)?;
+    // The R5 writes its last trace line, then kicks once more.
+    wait(&bell)?;
+    print_trace()
+}
+
+/// Prints the R5's trace buffer, which a host reads to see the remote's log.
+fn print_trace() -> Result<(), Error> {
+    // SAFETY: the trace page follows the smoke page (common/smoke.rs), in DDR
+    // outside both images; we only read it.
+    let trace = unsafe {
+        IoRegion::new(
+            smoke::TRACE_BASE as *mut u8,
+            smoke::TRACE_LEN,
+            PhysMap::Contiguous(smoke::TRACE_BASE as u64),
+            IoAttr::UNCACHED,
+        )
+    }?;
+    let mut text = [0u8; 256];
+    trace.read_bytes(0, &mut text)?;
+    let len = text.iter().position(|b| *b == 0).unwrap_or(text.len());
+    match core::str::from_utf8(&text[..len]) {
+        Ok(s) => {
+            for line in s.lines() {
+                println!("a53: R5 trace: {line}");
+            }
+            Ok(())
+        }
+        Err(_) => Err(Error::InvalidRegion {
+            reason: "R5 trace is not UTF-8",
+        }),
+    }
 }
 
 fn wait(bell: &impl WaitNotify) -> Result<(), Error> {

@@ -5,6 +5,7 @@
 #[path = "../../../common/smoke.rs"]
 mod smoke;
 
+use core::fmt::Write as _;
 use core::time::Duration;
 
 use openamp_metal::{IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
@@ -12,8 +13,42 @@ use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::machine::zynqmp::TTC_HZ_QEMU;
 use openamp_metal_sys_baremetal::timer::Ttc;
 use openamp_metal_sys_baremetal::{entry, exit, println};
+use openamp_rsc_table::{
+    resource_table, Trace, VdevResource, Vring, FW_RSC_ADDR_ANY, VIRTIO_ID_RPMSG, VIRTIO_RPMSG_F_NS,
+};
 
 entry!(main);
+
+resource_table! {
+    /// What a host learns about this firmware: one RPMsg device (name
+    /// service, two vrings placed by the host) and the trace buffer.
+    pub static mut RESOURCE_TABLE: R5Table = {
+        rpmsg: VdevResource<2> = VdevResource::new(VIRTIO_ID_RPMSG, 0, VIRTIO_RPMSG_F_NS, [
+            Vring::new(FW_RSC_ADDR_ANY, 0x1000, 256, 1),
+            Vring::new(FW_RSC_ADDR_ANY, 0x1000, 256, 2),
+        ]),
+        trace: Trace = Trace::new(smoke::TRACE_BASE as u32, smoke::TRACE_LEN as u32, "r5_trace"),
+    };
+}
+
+/// Appends log text to the trace buffer, keeping it NUL-terminated.
+struct TraceLog {
+    buf: IoRegion<'static>,
+    at: usize,
+}
+
+impl core::fmt::Write for TraceLog {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        // Leave room for the terminating NUL; drop what does not fit.
+        let room = self.buf.size().saturating_sub(self.at + 1);
+        let n = s.len().min(room);
+        self.buf
+            .write_bytes(self.at, &s.as_bytes()[..n])
+            .map_err(|_| core::fmt::Error)?;
+        self.at += n;
+        self.buf.write_u8(self.at, 0).map_err(|_| core::fmt::Error)
+    }
+}
 
 fn main() -> ! {
     match serve() {
@@ -36,8 +71,35 @@ fn serve() -> Result<u32, openamp_metal::Error> {
     // (see common/smoke.rs and both memory.x); only the two cores touch it,
     // through volatile and atomic accesses.
     let shm = unsafe {
-        IoRegion::new(smoke::SHM_BASE as *mut u8, smoke::SHM_LEN, PhysMap::Contiguous(smoke::SHM_BASE as u64), IoAttr::UNCACHED)
+        IoRegion::new(
+            smoke::SHM_BASE as *mut u8,
+            smoke::SHM_LEN,
+            PhysMap::Contiguous(smoke::SHM_BASE as u64),
+            IoAttr::UNCACHED,
+        )
     }?;
+    // SAFETY: the trace buffer is the page after the smoke page, declared in
+    // the resource table above and read only by the host.
+    let trace = unsafe {
+        IoRegion::new(
+            smoke::TRACE_BASE as *mut u8,
+            smoke::TRACE_LEN,
+            PhysMap::Contiguous(smoke::TRACE_BASE as u64),
+            IoAttr::UNCACHED,
+        )
+    }?;
+    let mut log = TraceLog { buf: trace, at: 0 };
+    let table = R5Table::static_region(IoAttr::UNCACHED).map_err(|_| {
+        openamp_metal::Error::InvalidRegion {
+            reason: "resource table",
+        }
+    })?;
+    let _ = writeln!(
+        log,
+        "r5: up; resource table of {} bytes at {:#x}",
+        table.size(),
+        table.as_ptr() as usize
+    );
     let bell = PolledDoorbell::new(shm, smoke::BELL_R5, smoke::BELL_A53, Ttc::new(TTC_HZ_QEMU))?;
     println!("r5: up, telling the A53");
     bell.notify(0)?;
@@ -48,6 +110,8 @@ fn serve() -> Result<u32, openamp_metal::Error> {
         }
         let round = shm.read_u32(smoke::ROUND)?;
         if round == smoke::LAST_ROUND {
+            let _ = writeln!(log, "r5: served {rounds} rounds");
+            bell.notify(0)?;
             return Ok(rounds);
         }
         for i in 0..smoke::N {

@@ -21,7 +21,10 @@ fn main() -> ! {
     critical_section::with(|_| *COUNTER.lock() += 1);
     let count = *COUNTER.lock();
     if t1 < t0 + 100_000 || count != 1 {
-        println!("hello FAILED: delay of 100 us took {} ns, counter {count}", t1 - t0);
+        println!(
+            "hello FAILED: delay of 100 us took {} ns, counter {count}",
+            t1 - t0
+        );
         exit(1)
     }
     println!("hello: 100 us delay took {} ns; bye", t1 - t0);
