@@ -1,22 +1,25 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
+#![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
-/// The states of a remote processor, as OpenAMP names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// Not initialised, or powered off.
-    Offline,
-    /// Configured, firmware not yet loaded.
-    Configured,
-    /// Firmware loaded, ready to start.
-    Ready,
-    /// Running.
-    Running,
-    /// Suspended.
-    Suspended,
-    /// Crashed or failed.
-    Error,
-    /// Stopped after running.
-    Stopped,
-}
+extern crate alloc;
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+
+// The wire formats are little-endian, as every supported target is.
+#[cfg(not(target_endian = "little"))]
+compile_error!("openamp-remoteproc supports little-endian targets only");
+
+mod error;
+pub mod mem;
+pub mod state;
+pub mod vdev;
+
+#[cfg(feature = "linux")]
+pub mod linux;
+
+pub use error::{Error, Result};
+pub use mem::{AddressSpace, Allocation, MemPool, MemoryMap};
+pub use state::State;
+pub use vdev::{Role, VdevTransport};
