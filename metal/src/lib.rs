@@ -1,5 +1,5 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 // Every target we support is little-endian; the wire formats assume it.
 #[cfg(not(target_endian = "little"))]

@@ -65,8 +65,16 @@ impl<T: ?Sized> Mutex<T> {
             }
             // Spin on a plain load so that waiting cores do not keep stealing
             // the cache line from the holder.
+            let mut spins = 0u32;
             while self.locked.load(Ordering::Relaxed) {
                 core::hint::spin_loop();
+                spins = spins.saturating_add(1);
+                // Under an OS the holder may have been preempted: give it the
+                // CPU rather than burn our time slice.
+                #[cfg(feature = "std")]
+                if spins > 64 {
+                    std::thread::yield_now();
+                }
             }
         }
     }

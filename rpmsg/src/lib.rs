@@ -1,14 +1,24 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(unsafe_code)]
 
-/// Size of the header before every payload.
-pub const HEADER_LEN: usize = 16;
-/// Default buffer size, header included.
-pub const DEFAULT_BUFFER_SIZE: usize = 512;
-/// The name-service endpoint address.
-pub const NS_ADDR: u32 = 53;
-/// "Any address" when creating an endpoint.
-pub const ADDR_ANY: u32 = 0xFFFF_FFFF;
-/// First address handed out dynamically.
-pub const FIRST_DYNAMIC_ADDR: u32 = 1024;
+mod buffer;
+mod device;
+mod endpoint;
+mod error;
+mod queues;
+mod wait;
+pub mod wire;
+
+pub use buffer::{RxBuffer, TxBuffer};
+pub use device::{Config, Role, RpmsgDevice, RpmsgOps, Stats, DEFAULT_SEND_TIMEOUT};
+pub use endpoint::{BindCallback, Callback, EndpointConfig, EndpointId, UnbindCallback};
+pub use error::Error;
+pub use wait::{BusyWait, NotifyWait, Wait};
+pub use wire::{Name, ADDR_ANY, NS_ADDR};
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests;

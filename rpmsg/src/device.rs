@@ -1,0 +1,1095 @@
+//! [`RpmsgDevice`]: endpoints and messages over the two virtqueues.
+
+use core::time::Duration;
+
+use openamp_metal::{IoRegion, Mutex};
+use openamp_virtio::{transport, Transport};
+
+use crate::buffer::{BufferOwner, RxBuffer, TxBuffer, TxInner};
+use crate::endpoint::{BindCallback, EndpointConfig, EndpointId, Slot, NONE};
+use crate::queues::{Buf, HostQueues, Queues, RemoteQueues, RxTok, VRING0, VRING1};
+use crate::wait::Wait;
+use crate::wire::{
+    Header, Name, NsMessage, ADDR_ANY, DEFAULT_BUFFER_SIZE, HEADER_LEN, NS_ADDR, NS_CREATE,
+    NS_DESTROY, NS_MSG_LEN, RESERVED_ADDRS, VIRTIO_RPMSG_F_NS,
+};
+use crate::{Error, Result};
+
+/// How long the blocking calls without an explicit timeout wait for a free
+/// transmit buffer (OpenAMP's default).
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Names the peer announced that no endpoint waited for, remembered so that
+/// an endpoint created later binds at once.
+const ANNOUNCED: usize = 8;
+
+/// Which side of the virtio device this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The virtio driver: owns the buffers (OpenAMP's "host" or "master").
+    Host,
+    /// The virtio device: exposes the resource table ("remote").
+    Remote,
+}
+
+/// Buffer sizes and features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Size of the buffers the remote sends in (host's receive buffers),
+    /// header included. Used by the host.
+    pub rx_buffer_size: u32,
+    /// Size of the buffers the host sends in, header included. Used by the host.
+    pub tx_buffer_size: u32,
+    /// Features we accept (host) or are ready to use (remote).
+    pub features: u32,
+}
+
+impl Default for Config {
+    /// 512-byte buffers both ways and name service: what OpenAMP and Linux use.
+    fn default() -> Self {
+        Config {
+            rx_buffer_size: DEFAULT_BUFFER_SIZE,
+            tx_buffer_size: DEFAULT_BUFFER_SIZE,
+            features: VIRTIO_RPMSG_F_NS,
+        }
+    }
+}
+
+/// Counters of what the device has seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Messages delivered to endpoints.
+    pub received: u64,
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages for an address no endpoint has, dropped.
+    pub dropped_unknown_addr: u64,
+    /// Messages whose header was impossible (length past the buffer), and
+    /// chains of an impossible shape, dropped.
+    pub dropped_malformed: u64,
+    /// Name-service messages handled.
+    pub name_service: u64,
+}
+
+/// A received message waiting for its endpoint, still in its buffer.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    tok: RxTok,
+    buf: Buf,
+    src: u32,
+    dst: u32,
+    len: u16,
+    next: u16,
+}
+
+/// What is left to do once the lock is released.
+#[derive(Default)]
+struct After<'cb> {
+    kicks: [bool; 2],
+    binds: [Option<(Name, u32)>; 4],
+    unbinds: [Option<(EndpointId, crate::endpoint::UnbindCallback<'cb>)>; 4],
+    wakers: [Option<core::task::Waker>; 4],
+}
+
+impl After<'_> {
+    /// Whether there is room for one more event of every kind, so that a
+    /// message can be handled without losing its consequences.
+    fn has_room(&self) -> bool {
+        self.binds.iter().any(Option::is_none)
+            && self.unbinds.iter().any(Option::is_none)
+            && self.wakers.iter().any(Option::is_none)
+    }
+}
+
+fn push<T>(slots: &mut [Option<T>], v: T) {
+    if let Some(s) = slots.iter_mut().find(|s| s.is_none()) {
+        *s = Some(v);
+    }
+}
+
+struct Inner<'a, 'cb, const N: usize, const E: usize> {
+    queues: Queues<'a, N>,
+    slots: [Slot<'cb>; E],
+    held: [Option<Held>; N],
+    free: [u16; N],
+    free_len: usize,
+    announced: [Option<(Name, u32)>; ANNOUNCED],
+    reset: Option<u8>,
+    next_dyn: u32,
+    stats: Stats,
+}
+
+/// An RPMsg device over a virtio transport, in the host or the remote role.
+///
+/// `N` bounds the ring size (256 for OpenAMP's platforms), `E` the number of
+/// endpoints. All methods take `&self`: the device is `Sync` and may be used
+/// from several threads; an internal lock is held only for short
+/// bookkeeping, never while a callback runs, so callbacks may send, create
+/// and destroy endpoints.
+///
+/// Messages reach endpoints in three ways: endpoints with a callback get
+/// them when someone calls [`poll`](Self::poll); the others keep them until
+/// [`try_recv`](Self::try_recv), [`recv_timeout`](Self::recv_timeout) or
+/// `recv().await` (feature `async`) takes them. Until then each message holds
+/// a buffer of the peer's.
+pub struct RpmsgDevice<
+    'a,
+    'cb,
+    T: Transport<'a> + Sync,
+    W: Wait,
+    const N: usize = 256,
+    const E: usize = 32,
+> {
+    transport: T,
+    wait: W,
+    buffers: IoRegion<'a>,
+    role: Role,
+    features: u32,
+    max_payload: usize,
+    bind: Option<BindCallback<'cb>>,
+    inner: Mutex<Inner<'a, 'cb, N, E>>,
+}
+
+impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
+    RpmsgDevice<'a, 'cb, T, W, N, E>
+{
+    /// Sets the device up as the host: negotiates features, lays out the
+    /// buffer pool (receive buffers first, then transmit buffers), offers
+    /// every receive buffer, and only then sets DRIVER_OK.
+    pub fn new_host(transport: T, wait: W, config: Config) -> Result<Self> {
+        let features = transport::driver_start(&transport, config.features)?;
+        let rings = Self::rings(&transport, features)?;
+        let pool = transport.buffers()?;
+        let queues =
+            match HostQueues::new(rings, pool, config.rx_buffer_size, config.tx_buffer_size) {
+                Ok(q) => q,
+                Err(e) => {
+                    let _ = transport::driver_fail(&transport);
+                    return Err(e);
+                }
+            };
+        let max_payload = (config.tx_buffer_size as usize - HEADER_LEN).min(usize::from(u16::MAX));
+        let dev = Self::assemble(
+            transport,
+            wait,
+            pool,
+            Role::Host,
+            features,
+            max_payload,
+            Queues::Host(queues),
+        );
+        transport::driver_ready(&dev.transport)?;
+        // The remote may already wait for its first buffers.
+        dev.transport.notify(VRING0)?;
+        Ok(dev)
+    }
+
+    /// Sets the device up as the remote: waits (up to `timeout`) until the
+    /// host sets DRIVER_OK, then attaches to the rings it prepared.
+    pub fn new_remote(transport: T, wait: W, config: Config, timeout: Duration) -> Result<Self> {
+        let ns_timeout = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        let deadline = wait.now_ns().saturating_add(ns_timeout);
+        transport.set_device_features(config.features)?;
+        let features = loop {
+            if let Some(f) = transport::device_poll_ready(&transport)? {
+                break f;
+            }
+            if wait.now_ns() >= deadline {
+                return Err(Error::Timeout);
+            }
+            // OpenAMP polls the status about every millisecond; a kick ends
+            // the wait early.
+            wait.wait(Duration::from_millis(1))?;
+        };
+        let rings = Self::rings(&transport, features)?;
+        let buffers = transport.buffers()?;
+        let queues = Queues::Remote(RemoteQueues::new(rings, buffers)?);
+        // Buffers come from the host; their size is learnt per buffer.
+        let max_payload = usize::from(u16::MAX);
+        Ok(Self::assemble(
+            transport,
+            wait,
+            buffers,
+            Role::Remote,
+            features,
+            max_payload,
+            queues,
+        ))
+    }
+
+    fn rings(t: &T, features: u32) -> Result<[(IoRegion<'a>, openamp_virtio::QueueConfig); 2]> {
+        if t.num_queues() < 2 {
+            return Err(Error::InvalidConfig {
+                what: "RPMsg needs two vrings",
+            });
+        }
+        let v0 = t.vring(VRING0)?;
+        let v1 = t.vring(VRING1)?;
+        Ok([
+            (v0.ring, v0.config(features)),
+            (v1.ring, v1.config(features)),
+        ])
+    }
+
+    fn assemble(
+        transport: T,
+        wait: W,
+        buffers: IoRegion<'a>,
+        role: Role,
+        features: u32,
+        max_payload: usize,
+        queues: Queues<'a, N>,
+    ) -> Self {
+        let mut free = [0u16; N];
+        for (i, f) in free.iter_mut().enumerate() {
+            *f = i as u16;
+        }
+        RpmsgDevice {
+            transport,
+            wait,
+            buffers,
+            role,
+            features,
+            max_payload,
+            bind: None,
+            inner: Mutex::new(Inner {
+                queues,
+                slots: [const { Slot::EMPTY }; E],
+                held: [None; N],
+                free,
+                free_len: N,
+                announced: [None; ANNOUNCED],
+                reset: None,
+                next_dyn: RESERVED_ADDRS,
+                stats: Stats::default(),
+            }),
+        }
+    }
+
+    /// Sets the callback told about names the peer announces that no local
+    /// endpoint waits for (the usual place to create a matching endpoint).
+    pub fn set_bind_callback(&mut self, cb: BindCallback<'cb>) {
+        self.bind = Some(cb);
+    }
+
+    /// This device's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The negotiated features.
+    pub fn features(&self) -> u32 {
+        self.features
+    }
+
+    /// Whether name service was negotiated.
+    pub fn name_service(&self) -> bool {
+        self.features & VIRTIO_RPMSG_F_NS != 0
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The largest payload one message can carry.
+    pub fn max_payload(&self) -> usize {
+        self.max_payload
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.inner.lock().stats
+    }
+
+    /// Whether the peer was found reset or gone; every call fails then.
+    pub fn is_reset(&self) -> bool {
+        self.inner.lock().reset.is_some()
+    }
+
+    // ---- endpoints -------------------------------------------------------
+
+    /// Creates an endpoint. With name service negotiated, a named endpoint
+    /// whose destination is still unknown is announced to the peer; if the
+    /// peer already announced that name, the endpoint is bound at once.
+    pub fn create_endpoint(&self, cfg: EndpointConfig<'cb>) -> Result<EndpointId> {
+        let (id, announce) = {
+            let mut inner = self.inner.lock();
+            inner.check()?;
+            let addr = inner.choose_addr(cfg.addr)?;
+            let index = inner
+                .slots
+                .iter()
+                .position(|s| !s.live)
+                .ok_or(Error::TooManyEndpoints { max: E })?;
+            let mut dest = cfg.dest;
+            if dest == ADDR_ANY && !cfg.name.is_empty() {
+                if let Some((_, a)) = inner
+                    .announced
+                    .iter()
+                    .flatten()
+                    .find(|(n, _)| *n == cfg.name)
+                {
+                    dest = *a;
+                }
+            }
+            let slot = &mut inner.slots[index];
+            let gen = slot.gen.wrapping_add(1);
+            *slot = Slot {
+                live: true,
+                gen,
+                name: cfg.name,
+                addr,
+                dest,
+                callback: cfg.callback,
+                unbind: cfg.unbind,
+                head: NONE,
+                tail: NONE,
+                waker: None,
+            };
+            let announce = self.name_service() && !cfg.name.is_empty() && dest == ADDR_ANY;
+            (
+                EndpointId {
+                    slot: index as u16,
+                    gen,
+                },
+                announce.then_some(addr),
+            )
+        };
+        if let Some(addr) = announce {
+            let msg = NsMessage {
+                name: cfg.name,
+                addr,
+                flags: NS_CREATE,
+            };
+            if let Err(e) =
+                self.send_raw_timeout(addr, NS_ADDR, &msg.to_bytes(), DEFAULT_SEND_TIMEOUT)
+            {
+                let _ = self.forget(id);
+                return Err(e);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Destroys an endpoint: messages still waiting for it are given back,
+    /// and a named endpoint with a dynamic address is announced destroyed.
+    /// The endpoint is gone even when the announcement cannot be sent (the
+    /// error then says why).
+    pub fn destroy_endpoint(&self, ep: EndpointId) -> Result<()> {
+        let (name, addr) = self.forget(ep)?;
+        if self.name_service() && !name.is_empty() && addr >= RESERVED_ADDRS && !self.is_reset() {
+            let msg = NsMessage {
+                name,
+                addr,
+                flags: NS_DESTROY,
+            };
+            self.send_raw_timeout(addr, NS_ADDR, &msg.to_bytes(), DEFAULT_SEND_TIMEOUT)?;
+        }
+        Ok(())
+    }
+
+    fn forget(&self, ep: EndpointId) -> Result<(Name, u32)> {
+        let mut after = After::default();
+        let r = {
+            let mut inner = self.inner.lock();
+            let slot = inner.slot_mut(ep)?;
+            slot.live = false;
+            let (name, addr) = (slot.name, slot.addr);
+            let mut at = core::mem::replace(&mut slot.head, NONE);
+            slot.tail = NONE;
+            slot.callback = None;
+            slot.unbind = None;
+            if let Some(w) = slot.waker.take() {
+                push(&mut after.wakers, w);
+            }
+            while at != NONE {
+                at = match inner.take_held(at) {
+                    Some(h) => {
+                        let _ = inner.queues.return_rx(h.tok);
+                        h.next
+                    }
+                    None => NONE,
+                };
+            }
+            after.kicks = inner.queues.kicks().unwrap_or([false; 2]);
+            (name, addr)
+        };
+        self.finish(after)?;
+        Ok(r)
+    }
+
+    /// The endpoint's own address.
+    pub fn addr(&self, ep: EndpointId) -> Result<u32> {
+        Ok(self.inner.lock().slot(ep)?.addr)
+    }
+
+    /// The endpoint's destination ([`ADDR_ANY`] while unbound).
+    pub fn dest(&self, ep: EndpointId) -> Result<u32> {
+        Ok(self.inner.lock().slot(ep)?.dest)
+    }
+
+    /// Waits until the endpoint knows its peer's address (so that a first
+    /// message never goes nowhere), processing incoming messages meanwhile.
+    pub fn wait_bound(&self, ep: EndpointId, timeout: Duration) -> Result<u32> {
+        let deadline = self.deadline(timeout);
+        loop {
+            self.poll()?;
+            let dest = self.dest(ep)?;
+            if dest != ADDR_ANY {
+                return Ok(dest);
+            }
+            self.wait_until(deadline)?;
+        }
+    }
+
+    // ---- sending ---------------------------------------------------------
+
+    /// Sends `data` to the endpoint's destination, without waiting:
+    /// [`Error::WouldBlock`] when no buffer is free.
+    pub fn try_send(&self, ep: EndpointId, data: &[u8]) -> Result<()> {
+        let dst = self.bound_dest(ep)?;
+        self.try_send_to(ep, dst, data)
+    }
+
+    /// Sends `data` to the endpoint's destination, waiting up to
+    /// [`DEFAULT_SEND_TIMEOUT`] for a free buffer.
+    pub fn send(&self, ep: EndpointId, data: &[u8]) -> Result<()> {
+        self.send_timeout(ep, data, DEFAULT_SEND_TIMEOUT)
+    }
+
+    /// Sends `data` to the endpoint's destination, waiting up to `timeout`.
+    pub fn send_timeout(&self, ep: EndpointId, data: &[u8], timeout: Duration) -> Result<()> {
+        let dst = self.bound_dest(ep)?;
+        self.send_to_timeout(ep, dst, data, timeout)
+    }
+
+    /// Sends `data` from endpoint `ep` to address `dst`, without waiting.
+    pub fn try_send_to(&self, ep: EndpointId, dst: u32, data: &[u8]) -> Result<()> {
+        let src = self.addr(ep)?;
+        self.send_raw(src, dst, data)
+    }
+
+    /// Sends `data` from endpoint `ep` to address `dst`, waiting up to
+    /// `timeout` for a free buffer.
+    pub fn send_to_timeout(
+        &self,
+        ep: EndpointId,
+        dst: u32,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<()> {
+        let src = self.addr(ep)?;
+        self.send_raw_timeout(src, dst, data, timeout)
+    }
+
+    fn bound_dest(&self, ep: EndpointId) -> Result<u32> {
+        let slot_dest = {
+            let inner = self.inner.lock();
+            let s = inner.slot(ep)?;
+            (s.addr, s.dest)
+        };
+        match slot_dest {
+            (addr, ADDR_ANY) => Err(Error::NotBound { addr }),
+            (_, dest) => Ok(dest),
+        }
+    }
+
+    fn send_raw_timeout(&self, src: u32, dst: u32, data: &[u8], timeout: Duration) -> Result<()> {
+        let deadline = self.deadline(timeout);
+        loop {
+            match self.send_raw(src, dst, data) {
+                Err(Error::WouldBlock) => self.wait_until(deadline)?,
+                other => return other,
+            }
+        }
+    }
+
+    fn send_raw(&self, src: u32, dst: u32, data: &[u8]) -> Result<()> {
+        if data.len() > self.max_payload {
+            return Err(Error::TooLarge {
+                len: data.len(),
+                max: self.max_payload,
+            });
+        }
+        let mut after = After::default();
+        {
+            let mut inner = self.inner.lock();
+            inner.check()?;
+            let mut bad = 0;
+            let taken = inner.queues.take_tx(&mut bad);
+            inner.stats.dropped_malformed += u64::from(bad);
+            let (tok, buf) = taken?.ok_or(Error::WouldBlock)?;
+            let max = buf.cap as usize - HEADER_LEN;
+            if data.len() > max {
+                inner.queues.unuse_tx(tok);
+                return Err(Error::TooLarge {
+                    len: data.len(),
+                    max,
+                });
+            }
+            let header = Header {
+                src,
+                dst,
+                reserved: 0,
+                len: data.len() as u16,
+                flags: 0,
+            };
+            let written = self
+                .buffers
+                .write_bytes(buf.offset, &header.to_bytes())
+                .and_then(|()| self.buffers.write_bytes(buf.offset + HEADER_LEN, data));
+            if let Err(e) = written {
+                inner.queues.unuse_tx(tok);
+                return Err(e.into());
+            }
+            inner
+                .queues
+                .send_tx(tok, buf, (HEADER_LEN + data.len()) as u32)?;
+            inner.stats.sent += 1;
+            after.kicks = inner.queues.kicks()?;
+        }
+        self.finish(after)
+    }
+
+    /// Takes a transmit buffer to fill in place, without waiting.
+    pub fn try_alloc_tx(&self) -> Result<TxBuffer<'_>> {
+        let mut inner = self.inner.lock();
+        inner.check()?;
+        let mut bad = 0;
+        let taken = inner.queues.take_tx(&mut bad);
+        inner.stats.dropped_malformed += u64::from(bad);
+        let (tok, buf) = taken?.ok_or(Error::WouldBlock)?;
+        Ok(TxBuffer {
+            owner: self,
+            inner: TxInner { tok, buf },
+            sent: false,
+        })
+    }
+
+    /// Takes a transmit buffer to fill in place, waiting up to `timeout`.
+    pub fn alloc_tx_timeout(&self, timeout: Duration) -> Result<TxBuffer<'_>> {
+        let deadline = self.deadline(timeout);
+        loop {
+            match self.try_alloc_tx() {
+                Err(Error::WouldBlock) => self.wait_until(deadline)?,
+                other => return other,
+            }
+        }
+    }
+
+    // ---- receiving -------------------------------------------------------
+
+    /// Takes the next message waiting for `ep`, without waiting.
+    pub fn try_recv(&self, ep: EndpointId) -> Result<Option<RxBuffer<'_>>> {
+        let mut after = After::default();
+        let msg = {
+            let mut inner = self.inner.lock();
+            self.drain(&mut inner, &mut after)?;
+            inner.pop_message(ep)?
+        };
+        self.finish(after)?;
+        Ok(msg.map(|(held, h)| self.rx_buffer(held, h)))
+    }
+
+    /// Waits up to `timeout` for the next message for `ep`.
+    pub fn recv_timeout(&self, ep: EndpointId, timeout: Duration) -> Result<RxBuffer<'_>> {
+        let deadline = self.deadline(timeout);
+        loop {
+            if let Some(m) = self.try_recv(ep)? {
+                return Ok(m);
+            }
+            self.wait_until(deadline)?;
+        }
+    }
+
+    /// Processes what the peer sent: takes every received buffer, handles
+    /// name service, and runs endpoint callbacks (with no lock held) until
+    /// none has a message left. Returns how many callbacks ran.
+    pub fn poll(&self) -> Result<usize> {
+        let mut after = After::default();
+        {
+            let mut inner = self.inner.lock();
+            self.drain(&mut inner, &mut after)?;
+        }
+        self.finish(after)?;
+        let mut ran = 0;
+        let mut start = 0;
+        loop {
+            let next = {
+                let mut inner = self.inner.lock();
+                inner.next_callback_message(start)
+            };
+            let Some((ep, cb, held, h)) = next else { break };
+            start = usize::from(ep.slot) + 1;
+            cb(self, ep, self.rx_buffer(held, h));
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Waits up to `timeout` for a kick from the peer, then [`poll`](Self::poll)s.
+    pub fn wait_and_poll(&self, timeout: Duration) -> Result<usize> {
+        if let Err(e) = self.wait.wait(timeout) {
+            return Err(self.peer_gone(e));
+        }
+        self.poll()
+    }
+
+    fn rx_buffer(&self, held: u16, h: Held) -> RxBuffer<'_> {
+        RxBuffer {
+            owner: self,
+            held,
+            src: h.src,
+            dst: h.dst,
+            len: usize::from(h.len),
+        }
+    }
+
+    /// Takes every buffer the peer has given us and files it. Called with
+    /// the lock held; consequences that run user code go into `after`.
+    fn drain(&self, inner: &mut Inner<'a, 'cb, N, E>, after: &mut After<'cb>) -> Result<()> {
+        inner.check()?;
+        let status = self.transport.status()?;
+        if !status.driver_ok() || status.needs_reset() || status.failed() {
+            inner.reset = Some(status.0);
+            return Err(Error::PeerReset { status: status.0 });
+        }
+        let mut filed = false;
+        while after.has_room() {
+            let mut bad = 0;
+            let taken = inner.queues.take_rx(&mut bad);
+            inner.stats.dropped_malformed += u64::from(bad);
+            let Some((tok, buf)) = taken? else { break };
+            let mut raw = [0u8; HEADER_LEN];
+            self.buffers.read_bytes(buf.offset, &mut raw)?;
+            let header = Header::from_bytes(&raw);
+            let len = usize::from(header.len);
+            if len > buf.cap as usize - HEADER_LEN {
+                openamp_metal::warn!(
+                    "rpmsg: dropped a message claiming {} bytes in a {}-byte buffer",
+                    len,
+                    buf.cap
+                );
+                inner.stats.dropped_malformed += 1;
+                inner.queues.return_rx(tok)?;
+                continue;
+            }
+            if header.dst == NS_ADDR && self.name_service() {
+                if len == NS_MSG_LEN {
+                    let mut b = [0u8; NS_MSG_LEN];
+                    self.buffers.read_bytes(buf.offset + HEADER_LEN, &mut b)?;
+                    inner.name_service(NsMessage::from_bytes(&b), self.bind.is_some(), after);
+                }
+                inner.stats.name_service += 1;
+                inner.queues.return_rx(tok)?;
+                continue;
+            }
+            let Some(index) = inner
+                .slots
+                .iter()
+                .position(|s| s.live && s.addr == header.dst)
+            else {
+                openamp_metal::warn!(
+                    "rpmsg: dropped a message from {} to unknown address {}",
+                    header.src,
+                    header.dst
+                );
+                inner.stats.dropped_unknown_addr += 1;
+                inner.queues.return_rx(tok)?;
+                continue;
+            };
+            let Some(held) = inner.alloc_held() else {
+                // Cannot happen: there are as many held slots as ring
+                // entries. Give the buffer back rather than lose track of it.
+                inner.queues.return_rx(tok)?;
+                continue;
+            };
+            inner.held[usize::from(held)] = Some(Held {
+                tok,
+                buf,
+                src: header.src,
+                dst: header.dst,
+                len: header.len,
+                next: NONE,
+            });
+            let slot = &mut inner.slots[index];
+            // OpenAMP binds an unbound endpoint to whoever writes to it first.
+            if slot.dest == ADDR_ANY {
+                slot.dest = header.src;
+            }
+            if let Some(w) = slot.waker.take() {
+                push(&mut after.wakers, w);
+            }
+            let tail = slot.tail;
+            slot.tail = held;
+            if tail == NONE {
+                slot.head = held;
+            } else if let Some(Some(t)) = inner.held.get_mut(usize::from(tail)) {
+                t.next = held;
+            }
+            inner.stats.received += 1;
+            filed = true;
+        }
+        if filed || after.binds.iter().any(Option::is_some) {
+            after.kicks = inner.queues.kicks()?;
+        }
+        Ok(())
+    }
+
+    /// Does what `after` collected, with no lock held.
+    fn finish(&self, after: After<'cb>) -> Result<()> {
+        for w in after.wakers.into_iter().flatten() {
+            w.wake();
+        }
+        for (ep, cb) in after.unbinds.into_iter().flatten() {
+            cb(self, ep);
+        }
+        if let Some(cb) = self.bind {
+            for (name, addr) in after.binds.into_iter().flatten() {
+                cb(self, &name, addr);
+            }
+        }
+        for (queue, kick) in [VRING0, VRING1].into_iter().zip(after.kicks) {
+            if kick {
+                if let Err(e) = self.transport.notify(queue) {
+                    return Err(self.peer_gone_virtio(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn deadline(&self, timeout: Duration) -> u64 {
+        let ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        self.wait.now_ns().saturating_add(ns)
+    }
+
+    /// Waits a little for the peer (at most 1 ms, so that kicks another
+    /// thread consumed do not leave us sleeping), or fails at the deadline.
+    fn wait_until(&self, deadline: u64) -> Result<()> {
+        let now = self.wait.now_ns();
+        if now >= deadline {
+            return Err(Error::Timeout);
+        }
+        let slice = Duration::from_nanos((deadline - now).min(1_000_000));
+        self.wait.wait(slice).map_err(|e| self.peer_gone(e))
+    }
+
+    fn peer_gone(&self, e: openamp_metal::Error) -> Error {
+        match e {
+            openamp_metal::Error::PeerClosed => {
+                let mut inner = self.inner.lock();
+                let status = self.transport.status().map(|s| s.0).unwrap_or(0);
+                inner.reset = Some(status);
+                Error::PeerReset { status }
+            }
+            other => other.into(),
+        }
+    }
+
+    fn peer_gone_virtio(&self, e: openamp_virtio::Error) -> Error {
+        match e {
+            openamp_virtio::Error::Metal(m) => self.peer_gone(m),
+            other => other.into(),
+        }
+    }
+}
+
+impl<'a, 'cb, const N: usize, const E: usize> Inner<'a, 'cb, N, E> {
+    fn check(&self) -> Result<()> {
+        match self.reset {
+            Some(status) => Err(Error::PeerReset { status }),
+            None => Ok(()),
+        }
+    }
+
+    fn slot(&self, ep: EndpointId) -> Result<&Slot<'cb>> {
+        match self.slots.get(usize::from(ep.slot)) {
+            Some(s) if s.live && s.gen == ep.gen => Ok(s),
+            _ => Err(Error::NoSuchEndpoint { slot: ep.slot }),
+        }
+    }
+
+    fn slot_mut(&mut self, ep: EndpointId) -> Result<&mut Slot<'cb>> {
+        match self.slots.get_mut(usize::from(ep.slot)) {
+            Some(s) if s.live && s.gen == ep.gen => Ok(s),
+            _ => Err(Error::NoSuchEndpoint { slot: ep.slot }),
+        }
+    }
+
+    fn in_use(&self, addr: u32) -> bool {
+        self.slots.iter().any(|s| s.live && s.addr == addr)
+    }
+
+    fn choose_addr(&mut self, wanted: u32) -> Result<u32> {
+        if wanted == NS_ADDR {
+            return Err(Error::ReservedAddress { addr: wanted });
+        }
+        if wanted != ADDR_ANY {
+            return if self.in_use(wanted) {
+                Err(Error::AddressInUse { addr: wanted })
+            } else {
+                Ok(wanted)
+            };
+        }
+        // At most E addresses are in use, so E + 1 candidates find a free one.
+        for _ in 0..=E {
+            let candidate = self.next_dyn;
+            self.next_dyn = if candidate >= ADDR_ANY - 1 {
+                RESERVED_ADDRS
+            } else {
+                candidate + 1
+            };
+            if !self.in_use(candidate) {
+                return Ok(candidate);
+            }
+        }
+        Err(Error::NoFreeAddress)
+    }
+
+    fn alloc_held(&mut self) -> Option<u16> {
+        if self.free_len == 0 {
+            return None;
+        }
+        self.free_len -= 1;
+        Some(self.free[self.free_len])
+    }
+
+    fn take_held(&mut self, index: u16) -> Option<Held> {
+        let h = self.held.get_mut(usize::from(index))?.take()?;
+        if self.free_len < N {
+            self.free[self.free_len] = index;
+            self.free_len += 1;
+        }
+        Some(h)
+    }
+
+    /// Unlinks the first message of `ep`; the held slot stays taken until
+    /// the buffer is released.
+    fn pop_message(&mut self, ep: EndpointId) -> Result<Option<(u16, Held)>> {
+        let head = self.slot(ep)?.head;
+        if head == NONE {
+            return Ok(None);
+        }
+        let Some(h) = self.held.get(usize::from(head)).copied().flatten() else {
+            return Ok(None);
+        };
+        let slot = self.slot_mut(ep)?;
+        slot.head = h.next;
+        if h.next == NONE {
+            slot.tail = NONE;
+        }
+        Ok(Some((head, h)))
+    }
+
+    /// The next message for an endpoint with a callback, searching from slot
+    /// `start` on (round robin, so one busy endpoint cannot starve others).
+    #[allow(clippy::type_complexity)]
+    fn next_callback_message(
+        &mut self,
+        start: usize,
+    ) -> Option<(EndpointId, crate::endpoint::Callback<'cb>, u16, Held)> {
+        let index = (start..E).chain(0..start.min(E)).find(|&i| {
+            let s = &self.slots[i];
+            s.live && s.callback.is_some() && s.head != NONE
+        })?;
+        let ep = EndpointId {
+            slot: index as u16,
+            gen: self.slots[index].gen,
+        };
+        let cb = self.slots[index].callback?;
+        let (held, h) = self.pop_message(ep).ok()??;
+        Some((ep, cb, held, h))
+    }
+
+    fn name_service(&mut self, msg: NsMessage, have_bind_cb: bool, after: &mut After<'cb>) {
+        match msg.flags {
+            NS_CREATE => {
+                if let Some(s) = self
+                    .slots
+                    .iter_mut()
+                    .find(|s| s.live && s.name == msg.name && s.dest == ADDR_ANY)
+                {
+                    s.dest = msg.addr;
+                    return;
+                }
+                // Remember it for an endpoint created later (replacing an
+                // older announcement of the same name).
+                let spot = self
+                    .announced
+                    .iter()
+                    .position(|a| matches!(a, Some((n, _)) if *n == msg.name))
+                    .or_else(|| self.announced.iter().position(Option::is_none));
+                if let Some(i) = spot {
+                    self.announced[i] = Some((msg.name, msg.addr));
+                }
+                if have_bind_cb {
+                    push(&mut after.binds, (msg.name, msg.addr));
+                }
+            }
+            NS_DESTROY => {
+                for a in self.announced.iter_mut() {
+                    if matches!(a, Some((n, addr)) if *n == msg.name && *addr == msg.addr) {
+                        *a = None;
+                    }
+                }
+                for (i, s) in self.slots.iter_mut().enumerate() {
+                    if s.live && s.name == msg.name && s.dest == msg.addr {
+                        s.dest = ADDR_ANY;
+                        if let Some(cb) = s.unbind {
+                            push(
+                                &mut after.unbinds,
+                                (
+                                    EndpointId {
+                                        slot: i as u16,
+                                        gen: s.gen,
+                                    },
+                                    cb,
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> BufferOwner
+    for RpmsgDevice<'a, 'cb, T, W, N, E>
+{
+    fn rx_read(&self, held: u16, skip: usize, dst: &mut [u8]) -> Result<usize> {
+        let buf = {
+            let inner = self.inner.lock();
+            inner
+                .held
+                .get(usize::from(held))
+                .copied()
+                .flatten()
+                .map(|h| h.buf)
+        };
+        let buf = buf.ok_or(Error::InvalidConfig {
+            what: "buffer already released",
+        })?;
+        // The length was checked against the buffer when the message arrived;
+        // RxBuffer::read_at clamps `dst` to it.
+        self.buffers
+            .read_bytes(buf.offset + HEADER_LEN + skip, dst)?;
+        Ok(dst.len())
+    }
+
+    fn rx_release(&self, held: u16) {
+        let mut after = After::default();
+        {
+            let mut inner = self.inner.lock();
+            if let Some(h) = inner.take_held(held) {
+                if inner.queues.return_rx(h.tok).is_ok() {
+                    after.kicks = inner.queues.kicks().unwrap_or([false; 2]);
+                }
+            }
+        }
+        // A release cannot report errors; a dead peer shows at the next call.
+        let _ = self.finish(after);
+    }
+
+    fn tx_write(&self, tx: &TxInner, skip: usize, src: &[u8]) -> Result<()> {
+        Ok(self
+            .buffers
+            .write_bytes(tx.buf.offset + HEADER_LEN + skip, src)?)
+    }
+
+    fn tx_unuse(&self, tx: &TxInner) {
+        self.inner.lock().queues.unuse_tx(tx.tok);
+    }
+
+    fn tx_send(&self, tx: &TxInner, ep: EndpointId, dst: u32, len: usize) -> Result<()> {
+        let mut after = After::default();
+        {
+            let mut inner = self.inner.lock();
+            let src = match inner.check().and_then(|()| inner.slot(ep).map(|s| s.addr)) {
+                Ok(src) => src,
+                Err(e) => {
+                    inner.queues.unuse_tx(tx.tok);
+                    return Err(e);
+                }
+            };
+            let header = Header {
+                src,
+                dst,
+                reserved: 0,
+                len: len as u16,
+                flags: 0,
+            };
+            if let Err(e) = self.buffers.write_bytes(tx.buf.offset, &header.to_bytes()) {
+                inner.queues.unuse_tx(tx.tok);
+                return Err(e.into());
+            }
+            inner
+                .queues
+                .send_tx(tx.tok, tx.buf, (HEADER_LEN + len) as u32)?;
+            inner.stats.sent += 1;
+            after.kicks = inner.queues.kicks()?;
+        }
+        self.finish(after)
+    }
+}
+
+/// The device as callbacks see it: everything that needs no type parameters.
+pub trait RpmsgOps: Sync {
+    /// See [`RpmsgDevice::try_send_to`].
+    fn try_send_to(&self, ep: EndpointId, dst: u32, data: &[u8]) -> Result<()>;
+    /// See [`RpmsgDevice::send_to_timeout`].
+    fn send_to_timeout(
+        &self,
+        ep: EndpointId,
+        dst: u32,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<()>;
+    /// See [`RpmsgDevice::try_alloc_tx`].
+    fn try_alloc_tx(&self) -> Result<TxBuffer<'_>>;
+    /// See [`RpmsgDevice::destroy_endpoint`].
+    fn destroy_endpoint(&self, ep: EndpointId) -> Result<()>;
+    /// See [`RpmsgDevice::addr`].
+    fn addr(&self, ep: EndpointId) -> Result<u32>;
+    /// See [`RpmsgDevice::dest`].
+    fn dest(&self, ep: EndpointId) -> Result<u32>;
+    /// See [`RpmsgDevice::max_payload`].
+    fn max_payload(&self) -> usize;
+}
+
+impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> RpmsgOps
+    for RpmsgDevice<'a, 'cb, T, W, N, E>
+where
+    T: Sync,
+{
+    fn try_send_to(&self, ep: EndpointId, dst: u32, data: &[u8]) -> Result<()> {
+        RpmsgDevice::try_send_to(self, ep, dst, data)
+    }
+    fn send_to_timeout(
+        &self,
+        ep: EndpointId,
+        dst: u32,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<()> {
+        RpmsgDevice::send_to_timeout(self, ep, dst, data, timeout)
+    }
+    fn try_alloc_tx(&self) -> Result<TxBuffer<'_>> {
+        RpmsgDevice::try_alloc_tx(self)
+    }
+    fn destroy_endpoint(&self, ep: EndpointId) -> Result<()> {
+        RpmsgDevice::destroy_endpoint(self, ep)
+    }
+    fn addr(&self, ep: EndpointId) -> Result<u32> {
+        RpmsgDevice::addr(self, ep)
+    }
+    fn dest(&self, ep: EndpointId) -> Result<u32> {
+        RpmsgDevice::dest(self, ep)
+    }
+    fn max_payload(&self) -> usize {
+        self.max_payload
+    }
+}
