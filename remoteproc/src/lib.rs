@@ -11,9 +11,11 @@ extern crate std;
 #[cfg(not(target_endian = "little"))]
 compile_error!("openamp-remoteproc supports little-endian targets only");
 
+pub mod elf;
 mod error;
 pub mod mem;
 pub mod state;
+pub mod store;
 pub mod vdev;
 
 #[cfg(feature = "linux")]

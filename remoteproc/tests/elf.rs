@@ -1,0 +1,440 @@
+//! The ELF loader against the real cross-built board ELFs, and a corpus of
+//! broken ones made from them.
+#![cfg(feature = "linux")]
+
+use std::path::PathBuf;
+
+use openamp_metal_sys_linux::SharedMemory;
+use openamp_remoteproc::elf::{ElfImage, ElfLoader, LoadOptions, Progress};
+use openamp_remoteproc::store::{FileStore, ImageStore, SliceStore};
+use openamp_remoteproc::{AddressSpace, Error};
+use openamp_rsc_table::ResourceTable;
+
+fn board_elf(board: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/boards")
+        .join(board)
+        .join("smoke");
+    if p.exists() {
+        Some(p)
+    } else {
+        println!(
+            "note: {} is absent (run `cargo xtask build`); skipped",
+            p.display()
+        );
+        None
+    }
+}
+
+struct Shm(SharedMemory, PathBuf);
+impl Shm {
+    fn new(tag: &str, size: usize, phys: u64) -> Self {
+        let path = PathBuf::from(format!(
+            "/dev/shm/openamp-rs-rproc-elf-{tag}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let shm = SharedMemory::open_or_create(&path, size)
+            .unwrap()
+            .with_phys_base(phys)
+            .unwrap();
+        Shm(shm, path)
+    }
+}
+impl Drop for Shm {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.1);
+    }
+}
+
+/// Loads a board ELF into a region of /dev/shm and compares every byte.
+fn load_and_compare(board: &str, tag: &str, is_64: bool, machine: u16, has_table: bool) {
+    let Some(path) = board_elf(board) else { return };
+    let file = std::fs::read(&path).unwrap();
+    let mut store = FileStore::new(path.parent().unwrap());
+    let size = store.open("smoke").unwrap();
+    assert_eq!(size, file.len() as u64);
+    let opts = LoadOptions {
+        chunk: 1000, // not a power of two: chunk edges fall everywhere
+        ..LoadOptions::default()
+    };
+    let image = ElfImage::parse(&mut store, size, &opts).unwrap();
+    assert_eq!(image.is_64, is_64);
+    assert_eq!(image.machine, machine);
+    assert!(!image.segments.is_empty());
+    let base = image.segments.iter().map(|s| s.da).min().unwrap() & !0xfff;
+    let end = image.segments.iter().map(|s| s.da + s.memsz).max().unwrap();
+    let span = (end - base + 0x1000) as usize;
+    let shm = Shm::new(tag, span, base);
+    let mem = shm.0.region();
+    mem.fill(0, span, 0xAA).unwrap();
+
+    let mut loader =
+        ElfLoader::new(image.clone(), &opts, |da, len| mem.da_region(da, len)).unwrap();
+    let mut steps = 0;
+    while let Progress::More { done, total } = loader.step(&mut store).unwrap() {
+        assert!(done <= total);
+        steps += 1;
+    }
+    assert!(steps > 1, "loaded in chunks");
+    store.close();
+
+    let mut covered = vec![false; span];
+    for s in &image.segments {
+        let off = (s.da - base) as usize;
+        let mut got = vec![0u8; s.memsz as usize];
+        mem.read_bytes(off, &mut got).unwrap();
+        let fsz = s.filesz as usize;
+        let want = &file[s.offset as usize..s.offset as usize + fsz];
+        assert_eq!(&got[..fsz], want, "segment {} bytes", s.index);
+        assert!(
+            got[fsz..].iter().all(|&b| b == 0),
+            "segment {} zero fill",
+            s.index
+        );
+        covered[off..off + s.memsz as usize].fill(true);
+    }
+    let mut all = vec![0u8; span];
+    mem.read_bytes(0, &mut all).unwrap();
+    for (i, (&b, &c)) in all.iter().zip(&covered).enumerate() {
+        assert!(
+            c || b == 0xAA,
+            "byte {i:#x} outside every segment was written"
+        );
+    }
+
+    // The resource table: in the image, and in place after loading.
+    let Some(t) = image.resource_table else {
+        assert!(!has_table, "a .resource_table section");
+        return;
+    };
+    assert!(has_table);
+    let from_file = image
+        .read_table(&mut SliceStore::new(&file), 0x1000)
+        .unwrap()
+        .unwrap();
+    ResourceTable::parse(&from_file).unwrap();
+    let region = mem.da_region(t.da, t.size).unwrap();
+    let mut loaded = vec![0u8; t.size as usize];
+    region.read_bytes(0, &mut loaded).unwrap();
+    assert_eq!(loaded, from_file);
+    let parsed = ResourceTable::parse(&loaded).unwrap();
+    assert!(
+        parsed.find_vdev(7).is_some(),
+        "the smoke table has an RPMsg vdev"
+    );
+    println!(
+        "{board}: entry {:#x}, {} segments, table at {:#x}",
+        image.entry,
+        image.segments.len(),
+        t.da
+    );
+}
+
+#[test]
+fn loads_the_r5_elf_byte_for_byte() {
+    load_and_compare("zcu102-r5", "r5", false, 40, true);
+}
+
+#[test]
+fn loads_the_a53_elf_byte_for_byte() {
+    // The A53 is the host: it has no resource table.
+    load_and_compare("zcu102-a53", "a53", true, 183, false);
+}
+
+// ---- The broken corpus, made from the R5 ELF (ELF32) ----
+
+fn r5() -> Option<Vec<u8>> {
+    board_elf("zcu102-r5").map(|p| std::fs::read(p).unwrap())
+}
+
+fn put16(b: &mut [u8], at: usize, v: u16) {
+    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+fn put32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+fn get32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+/// Offsets of the PT_LOAD program headers of an ELF32, with their indices.
+fn loads32(b: &[u8]) -> Vec<(usize, usize)> {
+    let phoff = get32(b, 28) as usize;
+    let phnum = u16::from_le_bytes([b[44], b[45]]) as usize;
+    (0..phnum)
+        .map(|i| (i, phoff + 32 * i))
+        .filter(|&(_, at)| get32(b, at) == 1)
+        .collect()
+}
+
+fn parse(b: &[u8]) -> Result<ElfImage, Error> {
+    let mut s = SliceStore::new(b);
+    let size = s.open("x").unwrap();
+    ElfImage::parse(&mut s, size, &LoadOptions::default())
+}
+
+#[test]
+fn a_corpus_of_broken_elfs_is_rejected() {
+    let Some(good) = r5() else { return };
+    let loads = loads32(&good);
+    assert!(loads.len() >= 2);
+    let (i0, ph0) = loads[0];
+    let (i1, ph1) = loads[1];
+    let pa0 = get32(&good, ph0 + 12);
+
+    let cases: Vec<(&str, Vec<u8>, Error)> = vec![
+        (
+            "empty",
+            vec![],
+            Error::Truncated {
+                what: "ELF identification",
+                need: 16,
+                size: 0,
+            },
+        ),
+        (
+            "magic",
+            {
+                let mut b = good.clone();
+                b[1] = b'X';
+                b
+            },
+            Error::BadElf {
+                reason: "no ELF magic",
+            },
+        ),
+        (
+            "class",
+            {
+                let mut b = good.clone();
+                b[4] = 3;
+                b
+            },
+            Error::BadElf {
+                reason: "class is neither ELF32 nor ELF64",
+            },
+        ),
+        (
+            "big-endian",
+            {
+                let mut b = good.clone();
+                b[5] = 2;
+                b
+            },
+            Error::BadElf {
+                reason: "not little-endian",
+            },
+        ),
+        (
+            "header cut",
+            good[..40].to_vec(),
+            Error::Truncated {
+                what: "ELF header",
+                need: 52,
+                size: 40,
+            },
+        ),
+        (
+            "relocatable",
+            {
+                let mut b = good.clone();
+                put16(&mut b, 16, 1);
+                b
+            },
+            Error::BadElf {
+                reason: "not an executable (ET_EXEC)",
+            },
+        ),
+        (
+            "x86-64",
+            {
+                let mut b = good.clone();
+                put16(&mut b, 18, 62);
+                b
+            },
+            Error::WrongMachine { machine: 62 },
+        ),
+        (
+            "phentsize",
+            {
+                let mut b = good.clone();
+                put16(&mut b, 42, 56);
+                b
+            },
+            Error::BadHeaders {
+                what: "program headers",
+                reason: "e_phentsize does not match the class",
+            },
+        ),
+        (
+            "phnum",
+            {
+                let mut b = good.clone();
+                put16(&mut b, 44, 0xffff);
+                b
+            },
+            Error::BadHeaders {
+                what: "program headers",
+                reason: "more than the loader accepts",
+            },
+        ),
+        (
+            "phoff past end",
+            {
+                let mut b = good.clone();
+                put32(&mut b, 28, 0xffff_fff0);
+                b
+            },
+            Error::Truncated {
+                what: "program headers",
+                need: 0xffff_fff0 + 32 * u64::from(u16::from_le_bytes([good[44], good[45]])),
+                size: good.len() as u64,
+            },
+        ),
+        (
+            "segment cut",
+            good[..get32(&good, ph1 + 4) as usize + 1].to_vec(),
+            Error::SegmentTruncated {
+                index: i1,
+                offset: get32(&good, ph1 + 4).into(),
+                filesz: get32(&good, ph1 + 16).into(),
+                size: get32(&good, ph1 + 4) as u64 + 1,
+            },
+        ),
+        (
+            "overlap",
+            {
+                let mut b = good.clone();
+                put32(&mut b, ph1 + 12, pa0 + 4);
+                b
+            },
+            Error::SegmentOverlap {
+                index: i1,
+                start: (pa0 + 4).into(),
+                end: u64::from(pa0 + 4) + u64::from(get32(&good, ph1 + 20)),
+                other: i0,
+            },
+        ),
+        (
+            "filesz > memsz",
+            {
+                let mut b = good.clone();
+                put32(&mut b, ph0 + 16, get32(&good, ph0 + 20) + 1);
+                b
+            },
+            Error::SegmentSize {
+                index: i0,
+                addr: pa0.into(),
+                filesz: (get32(&good, ph0 + 20) + 1).into(),
+                memsz: get32(&good, ph0 + 20).into(),
+                reason: "file size larger than memory size",
+            },
+        ),
+        (
+            "absurd memsz",
+            {
+                let mut b = good.clone();
+                put32(&mut b, ph0 + 20, 0xffff_0000);
+                b
+            },
+            Error::SegmentSize {
+                index: i0,
+                addr: pa0.into(),
+                filesz: get32(&good, ph0 + 16).into(),
+                memsz: 0xffff_0000,
+                reason: "larger than the loader accepts",
+            },
+        ),
+        (
+            "file offset wraps",
+            {
+                let mut b = good.clone();
+                put32(&mut b, ph0 + 4, 0xffff_ff00);
+                b
+            },
+            Error::SegmentTruncated {
+                index: i0,
+                offset: 0xffff_ff00,
+                filesz: get32(&good, ph0 + 16).into(),
+                size: good.len() as u64,
+            },
+        ),
+        (
+            "shentsize",
+            {
+                let mut b = good.clone();
+                put16(&mut b, 46, 64);
+                b
+            },
+            Error::BadHeaders {
+                what: "section headers",
+                reason: "e_shentsize does not match the class",
+            },
+        ),
+        (
+            "shstrndx",
+            {
+                let mut b = good.clone();
+                put16(&mut b, 50, 0xfff0);
+                b
+            },
+            Error::BadHeaders {
+                what: "section headers",
+                reason: "e_shstrndx names no section",
+            },
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        match parse(&bytes) {
+            Err(e) => {
+                assert_eq!(e, want, "case {name}");
+                println!("{name}: {e}");
+            }
+            Ok(_) => panic!("case {name}: accepted"),
+        }
+    }
+}
+
+#[test]
+fn a_segment_outside_every_memory_is_rejected_before_anything_is_written() {
+    let Some(mut b) = r5() else { return };
+    let loads = loads32(&b);
+    let (i1, ph1) = loads[1];
+    put32(&mut b, ph1 + 12, 0x1000); // paddr into unmapped memory
+    let image = parse(&b).unwrap();
+    let shm = Shm::new("unmapped", 0x10_0000, 0x3ed0_0000);
+    let mem = shm.0.region();
+    mem.fill(0, 0x10_0000, 0xAA).unwrap();
+    let err = ElfLoader::new(image, &LoadOptions::default(), |da, len| {
+        mem.da_region(da, len)
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Error::SegmentUnmapped {
+            index: i1,
+            da: 0x1000,
+            len: get32(&b, ph1 + 20).into()
+        }
+    );
+    let mut all = vec![0u8; 0x10_0000];
+    mem.read_bytes(0, &mut all).unwrap();
+    assert!(all.iter().all(|&x| x == 0xAA), "nothing written");
+}
+
+#[test]
+fn a_store_that_fails_midway_is_an_error() {
+    let Some(good) = r5() else { return };
+    let image = parse(&good).unwrap();
+    // The headers are there but the segment bytes are not.
+    let short = &good[..image.segments[0].offset as usize + 10];
+    let shm = Shm::new("short", 0x10_0000, 0x3ed0_0000);
+    let mem = shm.0.region();
+    let mut loader = ElfLoader::new(image, &LoadOptions::default(), |da, len| {
+        mem.da_region(da, len)
+    })
+    .unwrap();
+    let err = loader.run(&mut SliceStore::new(short)).unwrap_err();
+    assert!(matches!(err, Error::ImageRead { .. }), "{err}");
+}
