@@ -1037,7 +1037,9 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> 
 }
 
 /// The device as callbacks see it: everything that needs no type parameters.
-pub trait RpmsgOps: Sync {
+pub trait RpmsgOps<'cb>: Sync {
+    /// See [`RpmsgDevice::create_endpoint`].
+    fn create_endpoint(&self, cfg: EndpointConfig<'cb>) -> Result<EndpointId>;
     /// See [`RpmsgDevice::try_send_to`].
     fn try_send_to(&self, ep: EndpointId, dst: u32, data: &[u8]) -> Result<()>;
     /// See [`RpmsgDevice::send_to_timeout`].
@@ -1060,11 +1062,12 @@ pub trait RpmsgOps: Sync {
     fn max_payload(&self) -> usize;
 }
 
-impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> RpmsgOps
+impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> RpmsgOps<'cb>
     for RpmsgDevice<'a, 'cb, T, W, N, E>
-where
-    T: Sync,
 {
+    fn create_endpoint(&self, cfg: EndpointConfig<'cb>) -> Result<EndpointId> {
+        RpmsgDevice::create_endpoint(self, cfg)
+    }
     fn try_send_to(&self, ep: EndpointId, dst: u32, data: &[u8]) -> Result<()> {
         RpmsgDevice::try_send_to(self, ep, dst, data)
     }

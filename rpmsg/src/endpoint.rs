@@ -17,10 +17,10 @@ pub type Callback<'cb> =
     &'cb (dyn Fn(&dyn crate::RpmsgOps, EndpointId, crate::RxBuffer<'_>) + Send + Sync);
 
 /// Called when the peer announces a name no local endpoint waits for.
-pub type BindCallback<'cb> = &'cb (dyn Fn(&dyn crate::RpmsgOps, &Name, u32) + Send + Sync);
+pub type BindCallback<'cb> = &'cb (dyn Fn(&dyn crate::RpmsgOps<'cb>, &Name, u32) + Send + Sync);
 
 /// Called when the peer destroys the endpoint an endpoint was bound to.
-pub type UnbindCallback<'cb> = &'cb (dyn Fn(&dyn crate::RpmsgOps, EndpointId) + Send + Sync);
+pub type UnbindCallback<'cb> = &'cb (dyn Fn(&dyn crate::RpmsgOps<'cb>, EndpointId) + Send + Sync);
 
 /// How to create an endpoint.
 #[derive(Clone, Copy)]

@@ -193,7 +193,7 @@ fn callbacks_can_reply_and_destroy() {
     let mut mem = memory();
     let (host, remote) = pair(region(&mut mem));
     let seen = AtomicUsize::new(0);
-    let echo = |dev: &dyn RpmsgOps, ep: EndpointId, msg: RxBuffer<'_>| {
+    let echo = |dev: &dyn RpmsgOps<'_>, ep: EndpointId, msg: RxBuffer<'_>| {
         let mut b = [0u8; 512];
         let n = msg.read(&mut b).unwrap();
         seen.fetch_add(1, Ordering::Relaxed);
@@ -307,7 +307,7 @@ fn endpoint_cycles_with_name_service() {
     let mut mem = memory();
     let (host, remote) = pair(region(&mut mem));
     let unbound = AtomicUsize::new(0);
-    let on_unbind = |_: &dyn RpmsgOps, _: EndpointId| {
+    let on_unbind = |_: &dyn RpmsgOps<'_>, _: EndpointId| {
         unbound.fetch_add(1, Ordering::Relaxed);
     };
     let cycles = if cfg!(miri) { 10 } else { 1000 };
@@ -343,7 +343,7 @@ fn bind_callback_hears_unclaimed_names() {
         (h, r)
     };
     let names = StdMutex::new(Vec::new());
-    let on_bind = |_: &dyn RpmsgOps, name: &Name, addr: u32| {
+    let on_bind = |_: &dyn RpmsgOps<'_>, name: &Name, addr: u32| {
         names.lock().unwrap().push((name.trimmed().to_vec(), addr));
     };
     host.set_bind_callback(&on_bind);
