@@ -265,7 +265,6 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 #[cfg(feature = "std")]
 impl Error {
     /// An [`Error::Os`] from an I/O error.
-    #[allow(dead_code)]
     pub(crate) fn io(op: impl Into<String>, e: &std::io::Error) -> Self {
         Error::Os {
             op: op.into(),

@@ -14,8 +14,13 @@ compile_error!("openamp-remoteproc supports little-endian targets only");
 pub mod elf;
 mod error;
 pub mod mem;
+pub mod ops;
+pub mod remote;
+mod rproc;
+pub mod rsc;
 pub mod state;
 pub mod store;
+pub mod trace;
 pub mod vdev;
 
 #[cfg(feature = "linux")]
@@ -23,5 +28,9 @@ pub mod linux;
 
 pub use error::{Error, Result};
 pub use mem::{AddressSpace, Allocation, MemPool, MemoryMap};
+pub use ops::{OpsNotifier, RemoteprocOps};
+pub use rproc::Remoteproc;
 pub use state::State;
+pub use store::{ImageStore, SliceStore};
+pub use trace::{TraceBuffer, TraceReader};
 pub use vdev::{Role, VdevTransport};

@@ -3,10 +3,14 @@
 //! - [`LinuxProcessLayout`]: OpenAMP's "Linux process" platform, where the
 //!   remote is an ordinary process sharing a file in `/dev/shm`; both sides'
 //!   transports over it.
+//! - [`LinuxProcessPlatform`]: [`RemoteprocOps`](crate::RemoteprocOps) that
+//!   spawn, signal and reap the remote program.
 
 mod layout;
+mod process;
 
 pub use layout::{LinuxProcessHost, LinuxProcessLayout, LinuxProcessRemote, VringSpec};
+pub use process::{LinuxProcessPlatform, ENV_SHM_PATH, ENV_SOCKET_PATH};
 
 use alloc::string::{String, ToString};
 
