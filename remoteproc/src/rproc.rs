@@ -311,3 +311,111 @@ impl<'a, O: RemoteprocOps<'a>> Remoteproc<'a, O> {
         Ok((table, find_vdev_by_notify_id(&parsed, notify_id)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mem::Mapping;
+    use crate::state::Event;
+    use proptest::prelude::*;
+
+    /// A platform whose start and stop fail when told to.
+    #[derive(Debug, Default)]
+    struct Fake {
+        fail: bool,
+    }
+    impl<'a> RemoteprocOps<'a> for Fake {
+        fn mmap(&mut self, _: Option<u64>, _: Option<u64>, _: u64) -> Result<Mapping<'a>> {
+            Err(Error::Unsupported { op: "mmap" })
+        }
+        fn start(&mut self) -> Result<()> {
+            if self.fail {
+                Err(Error::Unsupported { op: "start" })
+            } else {
+                Ok(())
+            }
+        }
+        fn stop(&mut self) -> Result<()> {
+            if self.fail {
+                Err(Error::Unsupported { op: "stop" })
+            } else {
+                Ok(())
+            }
+        }
+        fn suspend(&mut self) -> Result<()> {
+            self.start()
+        }
+        fn resume(&mut self) -> Result<()> {
+            self.start()
+        }
+        fn notify(&self, _: u32) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn apply(r: &mut Remoteproc<'_, Fake>, e: Event) -> Result<()> {
+        match e {
+            Event::Config => r.config(),
+            Event::Load => r.prepare(),
+            Event::Start => r.start(),
+            Event::Suspend => r.suspend(),
+            Event::Resume => r.resume(),
+            Event::Stop => r.stop(),
+            Event::Shutdown => r.shutdown(),
+            Event::Fail => r.crashed(),
+        }
+    }
+
+    proptest! {
+        /// Remoteproc follows the model: allowed transitions land where
+        /// `next` says (or in error when the platform fails), refused ones
+        /// change nothing and name both states.
+        #[test]
+        fn remoteproc_follows_the_model(
+            steps in proptest::collection::vec(
+                (proptest::sample::select(Event::ALL.to_vec()), proptest::bool::weighted(0.2)),
+                0..64,
+            )
+        ) {
+            let mut r = Remoteproc::new(Fake::default()).unwrap();
+            for (e, fail) in steps {
+                r.ops_mut().fail = fail;
+                let before = r.state();
+                let got = apply(&mut r, e);
+                match next(before, e) {
+                    None => {
+                        prop_assert_eq!(got, Err(Error::InvalidTransition { from: before, to: target(e) }));
+                        prop_assert_eq!(r.state(), before);
+                    }
+                    Some(to) => {
+                        let platform_fails = fail && matches!(
+                            e, Event::Start | Event::Stop | Event::Suspend | Event::Resume
+                        );
+                        if platform_fails {
+                            prop_assert!(got.is_err());
+                            prop_assert_eq!(r.state(), State::Error);
+                        } else if e == Event::Shutdown {
+                            prop_assert_eq!(r.state(), State::Offline);
+                        } else {
+                            prop_assert_eq!(got, Ok(()));
+                            prop_assert_eq!(r.state(), to);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_name_both_states() {
+        let mut buf = [0u8; 16];
+        let mut r = Remoteproc::new(Fake::default()).unwrap();
+        let e = r.stop().unwrap_err();
+        assert_eq!(e.to_string(), "cannot go from offline to stopped");
+        r.config().unwrap();
+        let err = r
+            .create_virtio(0, Role::Driver, IoRegion::from_slice(&mut buf))
+            .unwrap_err();
+        assert_eq!(err, Error::NoTable);
+    }
+}

@@ -198,3 +198,160 @@ pub fn handle_resources<'a, O: RemoteprocOps<'a>>(
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Remoteproc;
+    use openamp_metal::{IoAttr, PhysMap};
+    use openamp_rsc_table::{
+        resource_table, Carveout, Devmem, Trace, VdevResource, VendorResource, Vring,
+    };
+
+    resource_table! {
+        /// One of each kind.
+        const TABLE: Table = {
+            fixed: Carveout = Carveout::new(0x1000, FW_RSC_ADDR_ANY, 0x1000, 0, "fixed"),
+            any: Carveout = Carveout::new(FW_RSC_ADDR_ANY, FW_RSC_ADDR_ANY, 0x800, 0, "any"),
+            regs: Devmem = Devmem::new(0x3000, 0x3000, 0x100, 0, "regs"),
+            log: Trace = Trace::new(0x3800, 0x100, "r5_log"),
+            mine: VendorResource<4> = VendorResource::new(200, [1, 2, 3, 4]),
+            other: VendorResource<4> = VendorResource::new(300, [0; 4]),
+            rpmsg: VdevResource<2> = VdevResource::new(7, 5, 1, [
+                Vring::new(FW_RSC_ADDR_ANY, 0x100, 16, 6),
+                Vring::new(0x4000, 0x100, 16, 7),
+            ]),
+        };
+    }
+
+    /// A platform with one flat memory at physical 0x8000_0000, device
+    /// address 0; it handles vendor type 200.
+    #[derive(Debug)]
+    struct Flat<'a> {
+        mem: IoRegion<'a>,
+        vendor: Vec<(usize, u32, u8)>,
+    }
+    impl<'a> RemoteprocOps<'a> for Flat<'a> {
+        fn mmap(&mut self, _pa: Option<u64>, da: Option<u64>, len: u64) -> Result<Mapping<'a>> {
+            let da = da.ok_or(Error::Unsupported { op: "mmap any" })?;
+            let region = self
+                .mem
+                .sub_region(da as usize, len as usize)
+                .map_err(|_| Error::Unmapped { da, len })?;
+            Ok(Mapping { da, region })
+        }
+        fn handle_rsc(&mut self, index: usize, kind: u32, entry: IoRegion<'a>) -> Result<bool> {
+            if kind != 200 {
+                return Ok(false);
+            }
+            self.vendor.push((index, kind, entry.read_u8(4)?));
+            Ok(true)
+        }
+        fn start(&mut self) -> Result<()> {
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<()> {
+            Ok(())
+        }
+        fn notify(&self, _: u32) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[repr(C, align(4096))]
+    struct Mem([u8; 0x8000]);
+
+    #[test]
+    fn every_kind_of_entry_is_handled() {
+        let mut m = Mem([0; 0x8000]);
+        let base = m.0.as_mut_ptr();
+        // SAFETY: `m` outlives the region and is only used through it.
+        #[allow(unsafe_code)]
+        let mem = unsafe {
+            IoRegion::new(
+                base,
+                0x8000,
+                PhysMap::Contiguous(0x8000_0000),
+                IoAttr::UNCACHED,
+            )
+        }
+        .unwrap();
+        let table = mem.sub_region(0, 0x800).unwrap();
+        let mut bytes = [0u8; Table::SIZE];
+        TABLE.write_to(&mut bytes).unwrap();
+        table.write_bytes(0, &bytes).unwrap();
+        mem.write_bytes(0x3800, b"hello from r5\n\0stale").unwrap();
+
+        let mut rproc = Remoteproc::new(Flat {
+            mem,
+            vendor: Vec::new(),
+        })
+        .unwrap();
+        rproc.set_pool(MemPool::new(
+            mem.sub_region(0x5000, 0x3000).unwrap(),
+            0x5000,
+        ));
+        rproc.config().unwrap();
+        rproc.attach_table(table).unwrap();
+        assert_eq!(rproc.state(), crate::State::Ready);
+
+        let r = rproc.resources();
+        // Carveouts: the fixed one got its pa, the "any" one was placed.
+        let copy = crate::vdev::copy_table(&table).unwrap();
+        let parsed = ResourceTable::parse(&copy).unwrap();
+        let Entry::Carveout(fixed) = parsed.entry(0).unwrap().entry else {
+            panic!()
+        };
+        assert_eq!((fixed.da, fixed.pa), (0x1000, 0x8000_1000));
+        let Entry::Carveout(any) = parsed.entry(1).unwrap().entry else {
+            panic!()
+        };
+        assert_eq!((any.da, any.pa), (0x5000, 0x8000_5000));
+        assert_eq!(r.mappings.len(), 3);
+        // The vdev's "any" vring was placed from the pool, after the carveout.
+        let Entry::Vdev(v) = parsed.entry(6).unwrap().entry else {
+            panic!()
+        };
+        let v0 = v.vring(0).unwrap();
+        assert_eq!(v0.da, 0x5800);
+        assert_eq!(v0.pa, 0x8000_5800);
+        // Vendor entries: 200 handled, 300 skipped.
+        assert_eq!(rproc.ops().vendor, [(4, 200, 1)]);
+        assert_eq!(rproc.resources().skipped, [(5, 300)]);
+        // Trace.
+        let t = &rproc.traces()[0];
+        assert_eq!(t.name, "r5_log");
+        assert_eq!(t.text().unwrap(), "hello from r5\n");
+        let mut reader = t.reader();
+        assert_eq!(reader.read_new().unwrap(), "hello from r5\n");
+        assert_eq!(reader.read_new().unwrap(), "");
+        mem.write_bytes(0x3800 + 14, b"more\n\0").unwrap();
+        assert_eq!(reader.read_new().unwrap(), "more\n");
+        // Dispatch by notify id.
+        assert_eq!(
+            rproc.dispatch(7),
+            Some(NotifyTarget {
+                vdev: 6,
+                queue: Some(1)
+            })
+        );
+        assert_eq!(
+            rproc.dispatch(5),
+            Some(NotifyTarget {
+                vdev: 6,
+                queue: None
+            })
+        );
+        assert_eq!(rproc.dispatch(8), None);
+        // The vdev's transport, in both roles, over the placed rings.
+        let bufs = mem.sub_region(0x7000, 0x1000).unwrap();
+        let host = rproc.create_virtio(5, crate::Role::Driver, bufs).unwrap();
+        assert_eq!(host.vring_da(0).unwrap(), 0x5800);
+        let dev = rproc.create_virtio(5, crate::Role::Device, bufs).unwrap();
+        assert_eq!(dev.vring_da(1).unwrap(), 0x4000);
+        assert!(matches!(
+            rproc.create_virtio(9, crate::Role::Driver, bufs),
+            Err(Error::NoSuchVdev { notify_id: 9 })
+        ));
+    }
+}

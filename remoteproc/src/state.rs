@@ -131,3 +131,55 @@ pub const fn target(event: Event) -> State {
         Event::Fail => State::Error,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event() -> impl Strategy<Value = Event> {
+        proptest::sample::select(Event::ALL.to_vec())
+    }
+
+    proptest! {
+        /// Any sequence of events: every allowed one lands in `next`'s
+        /// state; every refused one leaves the state as it was.
+        #[test]
+        fn sequences_follow_the_table(events in proptest::collection::vec(event(), 0..64)) {
+            let mut s = State::Offline;
+            for e in events {
+                match next(s, e) {
+                    Some(to) => {
+                        if e == Event::Shutdown { prop_assert_eq!(to, State::Offline); }
+                        if e == Event::Start || e == Event::Resume { prop_assert_eq!(to, State::Running); }
+                        s = to;
+                    }
+                    None => prop_assert_ne!(e, Event::Shutdown),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_machine_is_as_documented() {
+        use Event as E;
+        use State as S;
+        // Running is reached only through start or resume.
+        for from in State::ALL {
+            for e in Event::ALL {
+                if next(from, e) == Some(S::Running) {
+                    assert!(matches!(e, E::Start | E::Resume), "{from} {e:?}");
+                }
+            }
+        }
+        assert_eq!(next(S::Offline, E::Start), None);
+        assert_eq!(next(S::Running, E::Load), None);
+        assert_eq!(next(S::Error, E::Start), None);
+        assert_eq!(next(S::Error, E::Stop), Some(S::Stopped));
+        assert_eq!(next(S::Stopped, E::Start), Some(S::Running));
+        // Every state can be left for offline.
+        for from in State::ALL {
+            assert_eq!(next(from, E::Shutdown), Some(S::Offline));
+        }
+    }
+}

@@ -5,12 +5,16 @@
 //!   transports over it.
 //! - [`LinuxProcessPlatform`]: [`RemoteprocOps`](crate::RemoteprocOps) that
 //!   spawn, signal and reap the remote program.
+//! - [`SysfsRemoteproc`]: the kernel's remoteproc through
+//!   `/sys/class/remoteproc/remoteprocN/` (`firmware`, `state`).
 
 mod layout;
 mod process;
+mod sysfs;
 
 pub use layout::{LinuxProcessHost, LinuxProcessLayout, LinuxProcessRemote, VringSpec};
 pub use process::{LinuxProcessPlatform, ENV_SHM_PATH, ENV_SOCKET_PATH};
+pub use sysfs::{SysfsRemoteproc, SYSFS_REMOTEPROC};
 
 use alloc::string::{String, ToString};
 
