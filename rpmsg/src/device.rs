@@ -347,7 +347,10 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 tail: NONE,
                 waker: None,
             };
-            let announce = self.name_service() && !cfg.name.is_empty() && dest == ADDR_ANY;
+            // Announce whenever the caller did not name a destination, even
+            // if an earlier announcement bound it already: the peer's endpoint
+            // of that name may be waiting to learn our address.
+            let announce = self.name_service() && !cfg.name.is_empty() && cfg.dest == ADDR_ANY;
             (
                 EndpointId {
                     slot: index as u16,
@@ -906,6 +909,14 @@ impl<'a, 'cb, const N: usize, const E: usize> Inner<'a, 'cb, N, E> {
     fn name_service(&mut self, msg: NsMessage, have_bind_cb: bool, after: &mut After<'cb>) {
         match msg.flags {
             NS_CREATE => {
+                // Already bound to the announcer: an echo of our own binding.
+                if self
+                    .slots
+                    .iter()
+                    .any(|s| s.live && s.name == msg.name && s.dest == msg.addr)
+                {
+                    return;
+                }
                 if let Some(s) = self
                     .slots
                     .iter_mut()

@@ -80,19 +80,27 @@ fn echo_both_ways_with_name_service_binding() {
         .create_endpoint(EndpointConfig::named("echo").unwrap())
         .unwrap();
     assert_eq!(host.dest(h_ep).unwrap(), remote.addr(r_ep).unwrap());
+    // The host announced its endpoint too (it asked for no destination), so
+    // the remote's endpoint binds to it.
     assert_eq!(remote.dest(r_ep).unwrap(), ADDR_ANY);
+    remote.poll().unwrap();
+    assert_eq!(remote.dest(r_ep).unwrap(), host.addr(h_ep).unwrap());
     for size in [0, 1, 100, 496] {
         let data: Vec<u8> = (0..size).map(|i| i as u8).collect();
         host.send(h_ep, &data).unwrap();
         let (src, got) = recv_bytes(&remote, r_ep);
         assert_eq!(got, data);
         assert_eq!(src, host.addr(h_ep).unwrap());
-        // The first message bound the remote's endpoint to its sender.
         remote.send(r_ep, &got).unwrap();
         assert_eq!(recv_bytes(&host, h_ep).1, data);
     }
-    assert_eq!(host.stats().sent, 4);
+    assert_eq!(
+        host.stats().sent,
+        4 + 1,
+        "four messages and one announcement"
+    );
     assert_eq!(remote.stats().received, 4);
+    assert_eq!(remote.stats().name_service, 1);
 }
 
 #[test]
@@ -532,4 +540,50 @@ fn openamp_vector_messages_decode() {
     let size = u64::from_le_bytes(image[0x10018..0x10020].try_into().unwrap()) as usize;
     assert_eq!(usize::from(h.len), 16 + size);
     assert!(image[0x10020..0x10020 + size].iter().all(|b| *b == 0xA5));
+}
+
+#[test]
+fn first_message_binds_an_unbound_endpoint() {
+    let mut mem = memory();
+    let (host, remote) = pair(region(&mut mem));
+    let r = remote
+        .create_endpoint(EndpointConfig::anonymous().addr(1500))
+        .unwrap();
+    let h = host
+        .create_endpoint(EndpointConfig::anonymous().dest(1500))
+        .unwrap();
+    host.send(h, b"hi").unwrap();
+    assert_eq!(remote.dest(r).unwrap(), ADDR_ANY);
+    drop(remote.recv_timeout(r, Duration::from_secs(1)).unwrap());
+    assert_eq!(
+        remote.dest(r).unwrap(),
+        host.addr(h).unwrap(),
+        "as OpenAMP does"
+    );
+}
+
+#[test]
+fn an_announcement_of_our_own_binding_is_not_a_new_name() {
+    let mut mem = memory();
+    let (mut host, remote) = pair(region(&mut mem));
+    let binds = AtomicUsize::new(0);
+    let on_bind = |_: &dyn RpmsgOps<'_>, _: &Name, _: u32| {
+        binds.fetch_add(1, Ordering::Relaxed);
+    };
+    host.set_bind_callback(&on_bind);
+    let r = remote
+        .create_endpoint(EndpointConfig::named("svc").unwrap())
+        .unwrap();
+    host.poll().unwrap();
+    assert_eq!(binds.load(Ordering::Relaxed), 1);
+    // The host answers with an endpoint of that name; both announce, and
+    // neither side treats the other's announcement as a new channel.
+    let h = host
+        .create_endpoint(EndpointConfig::named("svc").unwrap())
+        .unwrap();
+    remote.poll().unwrap();
+    host.poll().unwrap();
+    assert_eq!(binds.load(Ordering::Relaxed), 1);
+    assert_eq!(remote.dest(r).unwrap(), host.addr(h).unwrap());
+    assert_eq!(host.dest(h).unwrap(), remote.addr(r).unwrap());
 }
