@@ -595,6 +595,43 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         Ok(msg.map(|(held, h)| self.rx_buffer(held, h)))
     }
 
+    /// The next message for `ep`, as a future (feature `async`). Someone must
+    /// [`poll`](Self::poll) the device when the peer kicks (a thread in
+    /// [`wait_and_poll`](Self::wait_and_poll), or an interrupt handler); that
+    /// wakes the future.
+    #[cfg(feature = "async")]
+    pub fn recv(&self, ep: EndpointId) -> crate::recv_future::Recv<'_, 'a, 'cb, T, W, N, E> {
+        crate::recv_future::Recv { dev: self, ep }
+    }
+
+    /// Takes a waiting message, or leaves `waker` to be woken when one is
+    /// filed for `ep`.
+    #[cfg(feature = "async")]
+    pub(crate) fn try_recv_or_register(
+        &self,
+        ep: EndpointId,
+        waker: &core::task::Waker,
+    ) -> Result<Option<RxBuffer<'_>>> {
+        let mut after = After::default();
+        let msg = {
+            let mut inner = self.inner.lock();
+            self.drain(&mut inner, &mut after)?;
+            let msg = inner.pop_message(ep)?;
+            if msg.is_none() {
+                let slot = inner.slot_mut(ep)?;
+                // Registering under the lock that `drain` files messages
+                // under: no message can slip in between the check and this.
+                match &slot.waker {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => slot.waker = Some(waker.clone()),
+                }
+            }
+            msg
+        };
+        self.finish(after)?;
+        Ok(msg.map(|(held, h)| self.rx_buffer(held, h)))
+    }
+
     /// Waits up to `timeout` for the next message for `ep`.
     pub fn recv_timeout(&self, ep: EndpointId, timeout: Duration) -> Result<RxBuffer<'_>> {
         let deadline = self.deadline(timeout);

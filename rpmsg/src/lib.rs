@@ -7,6 +7,8 @@ mod device;
 mod endpoint;
 mod error;
 mod queues;
+#[cfg(feature = "async")]
+mod recv_future;
 mod wait;
 pub mod wire;
 
@@ -15,6 +17,8 @@ pub use device::{Config, Role, RpmsgDevice, RpmsgOps, Stats, DEFAULT_SEND_TIMEOU
 pub use endpoint::{BindCallback, Callback, EndpointConfig, EndpointId, UnbindCallback};
 pub use error::Error;
 pub use wait::{BusyWait, NotifyWait, Wait};
+#[cfg(feature = "async")]
+pub use recv_future::Recv;
 pub use wire::{Name, ADDR_ANY, NS_ADDR};
 
 /// The result type of this crate.

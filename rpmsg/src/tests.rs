@@ -1,6 +1,7 @@
 //! Both roles over a virtio loopback in one process.
 
 use core::time::Duration;
+use std::future::Future as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex as StdMutex;
 
@@ -25,24 +26,16 @@ fn busy() -> BusyWait<StdClock> {
 
 type Dev<'a, 'cb> = RpmsgDevice<'a, 'cb, LoopbackEnd<'a>, BusyWait<StdClock>, 16, 8>;
 
-fn memory() -> Vec<u64> {
-    vec![0u64; 0x8000 / 8]
+/// Ring memory: the rings need their alignment from the allocation itself.
+#[repr(C, align(64))]
+struct Memory([u8; 0x8000]);
+
+fn memory() -> Box<Memory> {
+    Box::new(Memory([0; 0x8000]))
 }
 
-fn region(mem: &mut [u64]) -> IoRegion<'_> {
-    // u64 backing keeps the region 8-aligned.
-    let bytes: &mut [u8] = bytemuck(mem);
-    IoRegion::from_slice(bytes)
-}
-
-fn bytemuck(mem: &mut [u64]) -> &mut [u8] {
-    let len = mem.len() * 8;
-    // SAFETY: u64 has no padding and any byte pattern is a valid u8; the
-    // slice covers exactly the vector's memory and borrows it mutably.
-    #[allow(unsafe_code)]
-    unsafe {
-        core::slice::from_raw_parts_mut(mem.as_mut_ptr().cast::<u8>(), len)
-    }
+fn region(mem: &mut Memory) -> IoRegion<'_> {
+    IoRegion::from_slice(&mut mem.0)
 }
 
 fn pair<'a, 'cb>(r: IoRegion<'a>) -> (Dev<'a, 'cb>, Dev<'a, 'cb>) {
@@ -586,4 +579,36 @@ fn an_announcement_of_our_own_binding_is_not_a_new_name() {
     assert_eq!(binds.load(Ordering::Relaxed), 1);
     assert_eq!(remote.dest(r).unwrap(), host.addr(h).unwrap());
     assert_eq!(host.dest(h).unwrap(), remote.addr(r).unwrap());
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn async_recv_wakes_when_a_message_is_filed() {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Flag(std::sync::atomic::AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let mut mem = memory();
+    let (host, remote) = pair(region(&mut mem));
+    let h = host.create_endpoint(EndpointConfig::anonymous().dest(1024)).unwrap();
+    let r = remote.create_endpoint(EndpointConfig::anonymous().addr(1024)).unwrap();
+    let flag = Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(remote.recv(r));
+    assert!(fut.as_mut().poll(&mut cx).is_pending());
+    assert!(!flag.0.load(Ordering::SeqCst));
+    host.send(h, b"async").unwrap();
+    // Whoever handles kicks polls the device; that wakes the task.
+    remote.poll().unwrap();
+    assert!(flag.0.load(Ordering::SeqCst));
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(m)) => assert_eq!(m.len(), 5),
+        other => panic!("expected the message, got {other:?}"),
+    };
 }

@@ -41,6 +41,7 @@ pub const NO_STD_CRATES: &[&str] = &[
     "openamp-virtio",
     "openamp-rpmsg",
     "openamp-metal-sys-baremetal",
+    "openamp-remoteproc",
 ];
 
 /// Extra targets the no_std crates must build for (remote cores of other SoCs).
@@ -103,7 +104,7 @@ pub fn check_no_std() -> Result<(), String> {
     targets.extend_from_slice(EXTRA_TARGETS);
     for target in targets {
         let mut cmd = cargo_nightly();
-        cmd.args(["build", "--release", "-Zbuild-std=core", "--target", target]);
+        cmd.args(["build", "--release", "-Zbuild-std=core,alloc", "--target", target]);
         for krate in NO_STD_CRATES {
             // The backend's machine code is for its own cores only; elsewhere
             // it builds its portable part.

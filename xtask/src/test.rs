@@ -15,6 +15,7 @@ const MIRI_CRATES: &[&str] = &[
     "openamp-metal-sys-baremetal",
     "openamp-rsc-table",
     "openamp-virtio",
+    "openamp-rpmsg",
 ];
 
 type Step = (String, Box<dyn FnOnce() -> Result<(), String>>);
