@@ -27,7 +27,7 @@ pub mod vdev;
 pub mod linux;
 
 pub use error::{Error, Result};
-pub use mem::{AddressSpace, Allocation, MemPool, MemoryMap};
+pub use mem::{AddressSpace, Allocation, Mapping, MemPool, MemoryMap};
 pub use ops::{OpsNotifier, RemoteprocOps};
 pub use rproc::Remoteproc;
 pub use state::State;
