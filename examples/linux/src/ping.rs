@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use openamp_metal_sys_linux::MonotonicClock;
 use openamp_remoteproc::linux::{LinuxProcessHost, LinuxProcessLayout};
-use openamp_rpmsg::{Config, EndpointConfig, EndpointId, NotifyWait};
+use openamp_rpmsg::{Config, EndpointConfig, EndpointId, NotifyWait, RpmsgDevice, Wait};
+use openamp_virtio::Transport;
 
 use crate::{pattern, Device, DEMO_CHANNEL};
 
@@ -44,7 +45,10 @@ pub fn device<'a>(side: &'a LinuxProcessHost) -> Result<Device<'a, 'static>, Str
 
 /// Creates the host's demo endpoint and waits until the remote's
 /// announcement binds it.
-pub fn bind_demo(dev: &Device<'_, '_>, timeout: Duration) -> Result<EndpointId, String> {
+pub fn bind_demo<'a, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>(
+    dev: &RpmsgDevice<'a, '_, T, W, N, E>,
+    timeout: Duration,
+) -> Result<EndpointId, String> {
     let ep = dev
         .create_endpoint(EndpointConfig::named(DEMO_CHANNEL).map_err(|e| e.to_string())?)
         .map_err(|e| format!("host: {e}"))?;
@@ -55,8 +59,8 @@ pub fn bind_demo(dev: &Device<'_, '_>, timeout: Duration) -> Result<EndpointId, 
 
 /// Sends `rounds` x every payload size from 1 to the maximum, one at a time,
 /// and checks each echo byte for byte.
-pub fn run(
-    dev: &Device<'_, '_>,
+pub fn run<'a, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>(
+    dev: &RpmsgDevice<'a, '_, T, W, N, E>,
     ep: EndpointId,
     rounds: u64,
     timeout: Duration,

@@ -58,7 +58,9 @@ fn parse() -> Result<Args, String> {
 }
 
 fn layout(args: &Args, private: bool) -> LinuxProcessLayout {
-    let mut layout = LinuxProcessLayout::default();
+    // OPENAMP_SHM_PATH / OPENAMP_EVENT_SOCKET, as a remoteproc Linux-process
+    // platform passes them, else OpenAMP's defaults.
+    let mut layout = LinuxProcessLayout::from_env();
     if private {
         // Both sides in one command: private paths, so a real OpenAMP run
         // on the same machine is not disturbed.
