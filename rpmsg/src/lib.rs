@@ -16,9 +16,9 @@ pub use buffer::{RxBuffer, TxBuffer};
 pub use device::{Config, Role, RpmsgDevice, RpmsgOps, Stats, DEFAULT_SEND_TIMEOUT};
 pub use endpoint::{BindCallback, Callback, EndpointConfig, EndpointId, UnbindCallback};
 pub use error::Error;
-pub use wait::{BusyWait, NotifyWait, Wait};
 #[cfg(feature = "async")]
 pub use recv_future::Recv;
+pub use wait::{BusyWait, NotifyWait, Wait};
 pub use wire::{Name, ADDR_ANY, NS_ADDR};
 
 /// The result type of this crate.

@@ -1,7 +1,6 @@
 //! Both roles over a virtio loopback in one process.
 
 use core::time::Duration;
-use std::future::Future as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex as StdMutex;
 
@@ -584,6 +583,7 @@ fn an_announcement_of_our_own_binding_is_not_a_new_name() {
 #[cfg(feature = "async")]
 #[test]
 fn async_recv_wakes_when_a_message_is_filed() {
+    use std::future::Future as _;
     use std::sync::Arc;
     use std::task::{Context, Poll, Wake, Waker};
 
@@ -595,8 +595,12 @@ fn async_recv_wakes_when_a_message_is_filed() {
     }
     let mut mem = memory();
     let (host, remote) = pair(region(&mut mem));
-    let h = host.create_endpoint(EndpointConfig::anonymous().dest(1024)).unwrap();
-    let r = remote.create_endpoint(EndpointConfig::anonymous().addr(1024)).unwrap();
+    let h = host
+        .create_endpoint(EndpointConfig::anonymous().dest(1024))
+        .unwrap();
+    let r = remote
+        .create_endpoint(EndpointConfig::anonymous().addr(1024))
+        .unwrap();
     let flag = Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
     let waker = Waker::from(flag.clone());
     let mut cx = Context::from_waker(&waker);

@@ -104,7 +104,13 @@ pub fn check_no_std() -> Result<(), String> {
     targets.extend_from_slice(EXTRA_TARGETS);
     for target in targets {
         let mut cmd = cargo_nightly();
-        cmd.args(["build", "--release", "-Zbuild-std=core,alloc", "--target", target]);
+        cmd.args([
+            "build",
+            "--release",
+            "-Zbuild-std=core,alloc",
+            "--target",
+            target,
+        ]);
         for krate in NO_STD_CRATES {
             // The backend's machine code is for its own cores only; elsewhere
             // it builds its portable part.

@@ -10,12 +10,12 @@ use crate::process::{cargo, cargo_nightly, run};
 use crate::{boards, qemu, setup};
 
 /// Crates whose unit tests also run under Miri.
-const MIRI_CRATES: &[&str] = &[
-    "openamp-metal",
-    "openamp-metal-sys-baremetal",
-    "openamp-rsc-table",
-    "openamp-virtio",
-    "openamp-rpmsg",
+const MIRI_CRATES: &[(&str, &str)] = &[
+    ("openamp-metal", ""),
+    ("openamp-metal-sys-baremetal", ""),
+    ("openamp-rsc-table", ""),
+    ("openamp-virtio", ""),
+    ("openamp-rpmsg", "async"),
 ];
 
 type Step = (String, Box<dyn FnOnce() -> Result<(), String>>);
@@ -65,6 +65,12 @@ fn steps() -> Vec<Step> {
         Box::new(|| run(cargo().args(["test", "--workspace", "--release", "--tests"]))),
     );
     step(
+        "cargo test -p openamp-rpmsg --features async",
+        Box::new(|| {
+            run(cargo().args(["test", "--package", "openamp-rpmsg", "--features", "async"]))
+        }),
+    );
+    step(
         "cargo test -p openamp-rsc-table --features cli",
         Box::new(|| {
             run(cargo().args([
@@ -101,10 +107,19 @@ fn steps() -> Vec<Step> {
                 .env("RUSTDOCFLAGS", "-D warnings"))
         }),
     );
-    for krate in MIRI_CRATES {
+    for &(krate, features) in MIRI_CRATES {
         step(
             &format!("miri test -p {krate}"),
-            Box::new(move || run(cargo_nightly().args(["miri", "test", "--package", krate]))),
+            Box::new(move || {
+                run(cargo_nightly().args([
+                    "miri",
+                    "test",
+                    "--package",
+                    krate,
+                    "--features",
+                    features,
+                ]))
+            }),
         );
     }
     step(
