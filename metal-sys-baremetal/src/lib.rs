@@ -24,6 +24,7 @@ compile_error!(
 );
 
 pub mod doorbell;
+pub mod heap;
 pub mod machine;
 pub mod uart;
 

@@ -131,8 +131,9 @@ impl DelayNs for GlobalTimer {
 #[derive(Debug)]
 pub struct Ttc {
     hz: u64,
-    last: core::cell::Cell<u16>,
-    ticks: core::cell::Cell<u64>,
+    /// Last raw reading and the extended tick count; behind a critical
+    /// section so that the timer is `Sync` (an interrupt handler may read it).
+    state: critical_section::Mutex<core::cell::Cell<(u16, u64)>>,
 }
 
 #[cfg(feature = "zynqmp-r5")]
@@ -155,19 +156,20 @@ impl Ttc {
         }
         Ttc {
             hz: input_hz >> (Self::PRESCALE + 1),
-            last: core::cell::Cell::new(0),
-            ticks: core::cell::Cell::new(0),
+            state: critical_section::Mutex::new(core::cell::Cell::new((0, 0))),
         }
     }
 
     fn ticks(&self) -> u64 {
-        // SAFETY: reading the counter register has no side effects.
-        let now = unsafe { (Self::COUNTER_VALUE as *const u32).read_volatile() } as u16;
-        let delta = now.wrapping_sub(self.last.get());
-        self.last.set(now);
-        let t = self.ticks.get() + u64::from(delta);
-        self.ticks.set(t);
-        t
+        critical_section::with(|cs| {
+            let cell = self.state.borrow(cs);
+            let (last, ticks) = cell.get();
+            // SAFETY: reading the counter register has no side effects.
+            let now = unsafe { (Self::COUNTER_VALUE as *const u32).read_volatile() } as u16;
+            let t = ticks + u64::from(now.wrapping_sub(last));
+            cell.set((now, t));
+            t
+        })
     }
 }
 

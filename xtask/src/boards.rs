@@ -20,17 +20,17 @@ pub const BOARDS: &[Board] = &[
     Board {
         name: "zcu102-r5",
         target: "armv7r-none-eabihf",
-        examples: &["smoke"],
+        examples: &["smoke", "echo"],
     },
     Board {
         name: "zcu102-a53",
         target: "aarch64-unknown-none",
-        examples: &["smoke", "fault"],
+        examples: &["smoke", "fault", "echo"],
     },
     Board {
         name: "zynq7000",
         target: "armv7a-none-eabi",
-        examples: &["hello", "fault"],
+        examples: &["hello", "fault", "rpmsg"],
     },
 ];
 
@@ -70,10 +70,13 @@ pub fn build_all() -> Result<Vec<PathBuf>, String> {
             .args([
                 "build",
                 "--release",
-                "-Zbuild-std=core",
+                "-Zbuild-std=core,alloc",
                 "-Zbuild-std-features=compiler-builtins-mem",
             ])
-            .args(["--target", board.target, "--package", board.name]);
+            .args(["--target", board.target, "--package", board.name])
+            // The A53 echo host embeds the R5 echo firmware, built just before
+            // (BOARDS lists the R5 first).
+            .env("OPENAMP_R5_ECHO_ELF", elf_path("zcu102-r5", "echo"));
         run(&mut cmd)?;
         let built = boards_dir()
             .join("target")
@@ -91,6 +94,19 @@ pub fn build_all() -> Result<Vec<PathBuf>, String> {
             elfs.push(dest);
         }
     }
+    // The echo remote's RPMsg part also serves Cortex-M remote cores
+    // (STM32MP1, i.MX): it must keep building for them (compile only).
+    let mut cmd = cargo_nightly();
+    cmd.current_dir(boards_dir())
+        .args([
+            "build",
+            "--release",
+            "-Zbuild-std=core",
+            "--target",
+            "thumbv7em-none-eabihf",
+        ])
+        .args(["--package", "echo-remote"]);
+    run(&mut cmd)?;
     Ok(elfs)
 }
 

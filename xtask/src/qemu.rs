@@ -11,7 +11,7 @@ use crate::setup;
 /// How long a run may take before it counts as hung (a good one takes < 1 s).
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs `example` (default: the board's smoke test) of `board` under QEMU
+/// Runs `example` (default: `echo` on zcu102, `hello` on zynq7000) of `board` under QEMU
 /// and returns its exit status (the firmware's semihosting status).
 pub fn run(board: &str, example: Option<&str>) -> Result<ExitStatus, String> {
     let mut cmd = command(board, example)?;
@@ -40,7 +40,7 @@ fn command(board: &str, example: Option<&str>) -> Result<Command, String> {
     setup::qemu()?;
     let cmd = match board {
         "zcu102" => {
-            let example = example.unwrap_or("smoke");
+            let example = example.unwrap_or("echo");
             let a53 = existing(elf_path("zcu102-a53", example))?;
             let mut c = Command::new("qemu-system-aarch64");
             c.args(["-M", "xlnx-zcu102", "-smp", "6", "-m", "2G"]);
@@ -54,8 +54,10 @@ fn command(board: &str, example: Option<&str>) -> Result<Command, String> {
             c.args(["-serial", "mon:stdio", "-serial"])
                 .arg(format!("file:{}", r5_log.display()));
             c.arg("-kernel").arg(a53);
+            // QEMU loads the R5 image of examples whose A53 half does not
+            // load it itself (the echo host does, with remoteproc).
             let r5 = elf_path("zcu102-r5", example);
-            if r5.exists() {
+            if r5.exists() && !A53_LOADS_R5.contains(&example) {
                 c.arg("-device")
                     .arg(format!("loader,file={},cpu-num=4", r5.display()));
             }
@@ -97,6 +99,9 @@ fn wait_with_timeout(board: &str, mut cmd: Command) -> Result<ExitStatus, String
         }
     }
 }
+
+/// ZynqMP examples whose A53 image embeds and loads the R5 firmware.
+const A53_LOADS_R5: &[&str] = &["echo"];
 
 /// Where QEMU runs leave their console logs.
 fn log_path(name: &str) -> PathBuf {

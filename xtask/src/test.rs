@@ -131,6 +131,14 @@ fn steps() -> Vec<Step> {
         Box::new(|| qemu_step("zcu102", "smoke")),
     );
     step(
+        "QEMU zcu102 echo (A53 loads and starts the R5, RPMsg echo)",
+        Box::new(|| qemu_step("zcu102", "echo")),
+    );
+    step(
+        "QEMU zynq7000 rpmsg (host and remote on one A9)",
+        Box::new(|| qemu_step("zynq7000", "rpmsg")),
+    );
+    step(
         "QEMU zynq7000 hello",
         Box::new(|| qemu_step("zynq7000", "hello")),
     );

@@ -33,6 +33,23 @@ pub const TRACE_BASE: usize = SHM_BASE + SHM_LEN;
 /// Its size.
 pub const TRACE_LEN: usize = 0x1000;
 
+/// Where the echo example's host places the vrings (a `MemPool` for the
+/// table's "any" addresses).
+pub const VRING_POOL: usize = 0x3FD1_0000;
+/// Its size.
+pub const VRING_POOL_LEN: usize = 0x10000;
+/// The host's RPMsg buffer pool: 256 receive and 256 transmit buffers of 512 bytes.
+pub const BUFFER_POOL: usize = 0x3FE0_0000;
+/// Its size.
+pub const BUFFER_POOL_LEN: usize = 0x40000;
+/// The whole window the two cores share: doorbells, trace, vrings, buffers.
+pub const WINDOW: usize = SHM_BASE;
+/// Its size (to the end of the low DDR the examples use).
+pub const WINDOW_LEN: usize = 0x4000_0000 - SHM_BASE;
+/// The echo example's stop handshake: the R5 writes 1 here once it has
+/// left its echo loop and parked.
+pub const R5_HALTED: usize = 0x0C;
+
 /// What the R5 computes from a value.
 pub fn answer(value: u32, round: u32) -> u32 {
     value.wrapping_mul(3).wrapping_add(round)

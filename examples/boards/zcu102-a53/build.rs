@@ -1,6 +1,13 @@
-//! Makes this package's memory.x visible to the linker script.
+//! Makes this package's memory.x visible to the linker script, and tells
+//! the `echo` host where the R5 firmware it embeds is.
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     println!("cargo:rustc-link-search={dir}");
     println!("cargo:rerun-if-changed=memory.x");
+    // `cargo xtask build` builds the R5 first and passes its ELF's path.
+    let r5 = std::env::var("OPENAMP_R5_ECHO_ELF")
+        .unwrap_or_else(|_| format!("{dir}/../../../target/boards/zcu102-r5/echo"));
+    println!("cargo:rerun-if-env-changed=OPENAMP_R5_ECHO_ELF");
+    println!("cargo:rerun-if-changed={r5}");
+    println!("cargo:rustc-env=OPENAMP_R5_ECHO_ELF={r5}");
 }

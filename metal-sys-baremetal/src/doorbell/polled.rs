@@ -1,5 +1,4 @@
-use core::cell::Cell;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
 
 use openamp_metal::{Clock, IoRegion, Notify, Result, WaitNotify};
@@ -19,8 +18,10 @@ pub struct PolledDoorbell<'a, C: Clock> {
     region: IoRegion<'a>,
     tx: usize,
     rx: usize,
-    sent: Cell<u32>,
-    seen: Cell<u32>,
+    // Atomics only so that the doorbell is `Sync` (one thread of one core
+    // uses it); Relaxed suffices for these private counters.
+    sent: AtomicU32,
+    seen: AtomicU32,
     clock: C,
 }
 
@@ -36,25 +37,25 @@ impl<'a, C: Clock> PolledDoorbell<'a, C> {
             region,
             tx,
             rx,
-            sent: Cell::new(sent),
-            seen: Cell::new(seen),
+            sent: AtomicU32::new(sent),
+            seen: AtomicU32::new(seen),
             clock,
         })
     }
 
     /// How many kicks this side has sent.
     pub fn sent(&self) -> u32 {
-        self.sent.get()
+        self.sent.load(Ordering::Relaxed)
     }
 }
 
 impl<C: Clock> Notify for PolledDoorbell<'_, C> {
     fn notify(&self, _id: u32) -> Result<()> {
-        let next = self.sent.get().wrapping_add(1);
+        let next = self.sent.load(Ordering::Relaxed).wrapping_add(1);
         // Release: everything we wrote to shared memory before the kick is
         // visible to the peer once it sees the new count.
         self.region.store_u32(self.tx, next, Ordering::Release)?;
-        self.sent.set(next);
+        self.sent.store(next, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -63,10 +64,10 @@ impl<C: Clock> WaitNotify for PolledDoorbell<'_, C> {
     fn poll(&self) -> Result<Option<u32>> {
         // Acquire pairs with the peer's Release in `notify`.
         let now = self.region.load_u32(self.rx, Ordering::Acquire)?;
-        if now == self.seen.get() {
+        if now == self.seen.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        self.seen.set(now);
+        self.seen.store(now, Ordering::Relaxed);
         Ok(Some(0))
     }
 
@@ -89,8 +90,8 @@ impl<C: Clock> core::fmt::Debug for PolledDoorbell<'_, C> {
         f.debug_struct("PolledDoorbell")
             .field("tx", &self.tx)
             .field("rx", &self.rx)
-            .field("sent", &self.sent.get())
-            .field("seen", &self.seen.get())
+            .field("sent", &self.sent.load(Ordering::Relaxed))
+            .field("seen", &self.seen.load(Ordering::Relaxed))
             .finish()
     }
 }

@@ -1,0 +1,276 @@
+//! ZynqMP A53 RPMsg host: loads the R5 echo firmware it embeds into DDR
+//! with `openamp-remoteproc`, starts R5 core 0, sets up the vdev from the
+//! firmware's resource table, echoes every payload size, reads the R5's
+//! trace buffer, stops the R5, and exits with status 0 only if every echo
+//! matched.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+#[path = "../../../common/smoke.rs"]
+mod smoke;
+
+use core::sync::atomic::Ordering;
+use core::time::Duration;
+
+use openamp_metal::{Clock, IoAttr, IoRegion, Notify, PhysMap};
+use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
+use openamp_metal_sys_baremetal::heap::BumpHeap;
+use openamp_metal_sys_baremetal::machine::zynqmp::{PSCI_CPU_ON, QEMU_R5_0_CPU};
+use openamp_metal_sys_baremetal::timer::GenericTimer;
+use openamp_metal_sys_baremetal::{entry, exit, println};
+use openamp_remoteproc::elf::LoadOptions;
+use openamp_remoteproc::{Error, Mapping, MemPool, Remoteproc, RemoteprocOps, Role, SliceStore};
+use openamp_rpmsg::{Config, EndpointConfig, NotifyWait, RpmsgDevice};
+
+/// The R5 firmware, built before this image by `cargo xtask build`.
+static R5_ECHO: &[u8] = include_bytes!(env!("OPENAMP_R5_ECHO_ELF"));
+
+/// Remoteproc keeps its tables (memory map, resources) on the heap.
+#[global_allocator]
+static HEAP: BumpHeap<{ 64 * 1024 }> = BumpHeap::new();
+
+/// The R5's memory as the A53 may map it: its image and the shared window.
+const R5_MEMORY: (u64, u64) = (0x3ED0_0000, 0x4000_0000);
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+entry!(main);
+
+fn main() -> ! {
+    match run() {
+        Ok(()) => exit(0),
+        Err(e) => {
+            println!("a53: echo FAILED: {e}");
+            exit(1)
+        }
+    }
+}
+
+/// R5 core 0 under QEMU, as remoteproc sees it.
+struct R5Core {
+    window: IoRegion<'static>,
+    bell: PolledDoorbell<'static, GenericTimer>,
+    entry: u64,
+}
+
+impl RemoteprocOps<'static> for R5Core {
+    fn mmap(
+        &mut self,
+        pa: Option<u64>,
+        da: Option<u64>,
+        len: u64,
+    ) -> openamp_remoteproc::Result<Mapping<'static>> {
+        let addr = da.or(pa).ok_or(Error::Unsupported {
+            op: "mmap at any address",
+        })?;
+        let end = addr.checked_add(len).ok_or(Error::Unsupported {
+            op: "mmap past the address space",
+        })?;
+        if addr < R5_MEMORY.0 || end > R5_MEMORY.1 {
+            return Err(Error::Unsupported {
+                op: "mmap outside the R5's memory",
+            });
+        }
+        // SAFETY: [addr, end) is inside the DDR reserved for the R5 image and
+        // the shared window (R5_MEMORY), identity-mapped with the MMU off and
+        // used by nothing else of this image; accesses go through IoRegion.
+        let region = unsafe {
+            IoRegion::new(
+                addr as usize as *mut u8,
+                len as usize,
+                PhysMap::Contiguous(addr),
+                IoAttr::UNCACHED,
+            )
+        }?;
+        Ok(Mapping { da: addr, region })
+    }
+
+    fn start(&mut self) -> openamp_remoteproc::Result<()> {
+        self.window
+            .store_u32(smoke::R5_HALTED, 0, Ordering::Release)?;
+        match psci_cpu_on(QEMU_R5_0_CPU, self.entry) {
+            0 => Ok(()),
+            ret => Err(Error::Os {
+                op: "PSCI CPU_ON of R5 core 0".into(),
+                errno: ret as i32,
+                reason: alloc::format!("PSCI returned {ret}"),
+            }),
+        }
+    }
+
+    /// Waits for the R5 to park itself: the host closes the channel first,
+    /// which ends the firmware's echo loop. (On hardware the platform
+    /// management unit would also power the RPU down.)
+    fn stop(&mut self) -> openamp_remoteproc::Result<()> {
+        let clock = GenericTimer::new();
+        let deadline = clock.deadline(TIMEOUT);
+        while self.window.load_u32(smoke::R5_HALTED, Ordering::Acquire)? == 0 {
+            if deadline.expired(&clock) {
+                return Err(Error::Timeout {
+                    what: "the R5 to park",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn notify(&self, id: u32) -> openamp_remoteproc::Result<()> {
+        Ok(self.bell.notify(id)?)
+    }
+}
+
+/// Any error of the layers involved, as text.
+struct Failed(alloc::string::String);
+
+impl core::fmt::Display for Failed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Failed {
+    move |e| Failed(alloc::format!("{what}: {e}"))
+}
+
+fn run() -> Result<(), Failed> {
+    // SAFETY: see R5Core::mmap: the shared window is DDR outside both images.
+    let window = unsafe {
+        IoRegion::new(
+            smoke::WINDOW as *mut u8,
+            smoke::WINDOW_LEN,
+            PhysMap::Contiguous(smoke::WINDOW as u64),
+            IoAttr::UNCACHED,
+        )
+    }
+    .map_err(fail("shared window"))?;
+    window
+        .fill(0, smoke::VRING_POOL - smoke::WINDOW, 0)
+        .map_err(fail("shared window"))?;
+    let bell = PolledDoorbell::new(window, smoke::BELL_A53, smoke::BELL_R5, GenericTimer::new())
+        .map_err(fail("doorbell"))?;
+
+    let mut rproc = Remoteproc::new(R5Core {
+        window,
+        bell,
+        entry: 0,
+    })
+    .map_err(fail("remoteproc"))?;
+    let vrings = window
+        .sub_region(smoke::VRING_POOL - smoke::WINDOW, smoke::VRING_POOL_LEN)
+        .map_err(fail("pool"))?;
+    rproc.set_pool(MemPool::new(vrings, smoke::VRING_POOL as u64));
+    rproc.config().map_err(fail("config"))?;
+    let image = rproc
+        .load(
+            &mut SliceStore::new(R5_ECHO),
+            "r5-echo",
+            &LoadOptions::default(),
+        )
+        .map_err(fail("load"))?;
+    println!(
+        "a53: loaded the R5 echo firmware ({} bytes), entry {:#x}",
+        R5_ECHO.len(),
+        image.entry
+    );
+    rproc.ops_mut().entry = image.entry;
+    rproc.start().map_err(fail("start"))?;
+
+    let clock = GenericTimer::new();
+    let (messages, total_ns) = {
+        let buffers = window
+            .sub_region(smoke::BUFFER_POOL - smoke::WINDOW, smoke::BUFFER_POOL_LEN)
+            .map_err(fail("buffers"))?;
+        let transport = rproc
+            .create_virtio(0, Role::Driver, buffers)
+            .map_err(fail("vdev"))?;
+        let wait = NotifyWait {
+            kicks: &rproc.ops().bell,
+            clock,
+        };
+        let dev: RpmsgDevice<'_, '_, _, _> =
+            RpmsgDevice::new_host(transport, wait, Config::default()).map_err(fail("rpmsg"))?;
+        let ep = dev
+            .create_endpoint(EndpointConfig::named(echo_channel()).map_err(fail("endpoint"))?)
+            .map_err(fail("endpoint"))?;
+        dev.wait_bound(ep, TIMEOUT)
+            .map_err(fail("waiting for the R5's announcement"))?;
+        println!(
+            "a53: bound to the R5's {} at {}",
+            echo_channel(),
+            dev.dest(ep).map_err(fail("endpoint"))?
+        );
+        let result = echo_all(&dev, ep, &clock);
+        // Closing the channel ends the R5's echo loop (name-service DESTROY).
+        dev.destroy_endpoint(ep).map_err(fail("destroy"))?;
+        result?
+    };
+
+    // The R5 leaves its loop, writes its last trace line and parks.
+    rproc.stop().map_err(fail("stop"))?;
+    for trace in rproc.traces() {
+        let text = trace.text().map_err(fail("trace"))?;
+        for line in text.lines() {
+            println!("a53: R5 trace: {line}");
+        }
+    }
+    println!(
+        "a53: echo passed: {messages} messages of 1..=496 bytes matched; mean round trip {} us (QEMU time); heap used {} bytes",
+        total_ns / 1000 / messages.max(1),
+        HEAP.used()
+    );
+    Ok(())
+}
+
+fn echo_channel() -> &'static str {
+    "rpmsg-openamp-demo-channel"
+}
+
+/// Sends every payload size once and checks each echo; returns the count
+/// and the total round-trip time.
+fn echo_all<'a, T: openamp_virtio::Transport<'a> + Sync, W: openamp_rpmsg::Wait>(
+    dev: &RpmsgDevice<'a, '_, T, W>,
+    ep: openamp_rpmsg::EndpointId,
+    clock: &GenericTimer,
+) -> Result<(u64, u64), Failed> {
+    let (mut sent, mut got) = ([0u8; 496], [0u8; 496]);
+    let mut total = 0u64;
+    for size in 1..=dev.max_payload().min(496) {
+        for (i, b) in sent[..size].iter_mut().enumerate() {
+            *b = (i * 7 + size) as u8;
+        }
+        let t = clock.now_ns();
+        dev.send_timeout(ep, &sent[..size], TIMEOUT)
+            .map_err(fail("send"))?;
+        let echo = dev.recv_timeout(ep, TIMEOUT).map_err(fail("echo"))?;
+        total += clock.now_ns() - t;
+        let n = echo.read(&mut got[..size]).map_err(fail("read"))?;
+        if n != size || echo.len() != size || got[..size] != sent[..size] {
+            return Err(Failed(alloc::format!(
+                "echo of {size} bytes came back different ({} bytes)",
+                echo.len()
+            )));
+        }
+    }
+    Ok((dev.max_payload().min(496) as u64, total))
+}
+
+/// PSCI CPU_ON through the secure monitor (QEMU's built-in PSCI at EL1); on
+/// a real ZCU102 the RPU is started through the platform management API.
+fn psci_cpu_on(cpu: u64, entry: u64) -> i64 {
+    let ret: i64;
+    // SAFETY: an SMC with the PSCI CPU_ON function id only asks firmware to
+    // power on another core at `entry`; it clobbers x0-x3 per the SMC calling
+    // convention, which the operands declare, and touches none of our memory.
+    unsafe {
+        core::arch::asm!(
+            "smc #0",
+            inout("x0") u64::from(PSCI_CPU_ON) => ret,
+            inout("x1") cpu => _,
+            inout("x2") entry => _,
+            inout("x3") 0u64 => _,
+            options(nostack)
+        )
+    };
+    ret
+}
