@@ -105,10 +105,8 @@ mod tests {
         assert!(b as usize >= a as usize + 3);
         assert!(c as usize >= b as usize + 8);
         // SAFETY: as above.
-        assert!(
-            unsafe { heap.alloc(l(512, 1)) }.is_null(),
-            "past the end is refused"
-        );
+        let too_big = unsafe { heap.alloc(l(512, 1)) };
+        assert!(too_big.is_null(), "past the end is refused");
         assert!(heap.used() <= 256);
     }
 }
