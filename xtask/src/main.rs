@@ -5,6 +5,7 @@ mod demo;
 mod process;
 mod qemu;
 mod setup;
+mod size;
 mod test;
 
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ commands:
   qemu <board> [<example>] run a board example under QEMU; exits with the firmware's status
                            (boards: zcu102, zynq7000)
   demo                     run the host demo (two processes echoing over shared memory)
+  size                     flash and RAM of the R5 echo firmware, per crate, against OpenAMP C
   test                     everything: format, lints, host tests, Miri, cross builds, QEMU runs
   setup                    install what the above need (nightly rust-src and miri, QEMU)
 ";
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         }
         ["demo", rest @ ..] => demo::run(rest),
         ["test"] => test::run_all(),
+        ["size"] => size::run_size(),
         ["setup"] => setup::all(),
         [] | ["help"] | ["--help"] | ["-h"] => {
             print!("{USAGE}");
