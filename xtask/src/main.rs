@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's automation. Run `cargo xtask help`.
 
+mod bench;
 mod boards;
 mod demo;
 mod process;
@@ -18,6 +19,8 @@ commands:
   qemu <board> [<example>] run a board example under QEMU; exits with the firmware's status
                            (boards: zcu102, zynq7000)
   demo                     run the host demo (two processes echoing over shared memory)
+  bench [--quick]          RPMsg latency, throughput and instructions per message next to the
+                           machine's floors: target/bench/report.md, report.json, PNG plots
   size                     flash and RAM of the R5 echo firmware, per crate, against OpenAMP C
   test                     everything: format, lints, host tests, Miri, cross builds, QEMU runs
   setup                    install what the above need (nightly rust-src and miri, QEMU)
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
             qemu::run(board, Some(example)).and_then(qemu::status_to_result)
         }
         ["demo", rest @ ..] => demo::run(rest),
+        ["bench", rest @ ..] => bench::run(rest),
         ["test"] => test::run_all(),
         ["size"] => size::run_size(),
         ["setup"] => setup::all(),

@@ -3,6 +3,7 @@
 //! meeting on OpenAMP's Linux-process platform (a shared file and a Unix
 //! socket, laid out as `openamp_remoteproc::linux::LinuxProcessLayout` says).
 
+pub mod bench;
 pub mod echo;
 pub mod ping;
 
