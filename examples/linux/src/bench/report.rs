@@ -30,6 +30,8 @@ pub struct Machine {
     pub date: String,
     /// `--quick` run.
     pub quick: bool,
+    /// The source revision measured (`git describe --always --dirty`).
+    pub revision: String,
 }
 
 /// The floor round trip.
@@ -167,7 +169,7 @@ impl Results {
         let _ = writeln!(s, "# openamp-rs benchmark report\n");
         let _ = writeln!(
             s,
-            "Machine: {} CPUs, {}, Linux {}; {}; run {}{}.\n",
+            "Machine: {} CPUs, {}, Linux {}; {}; run {}{}; source {}.\n",
             m.cpus,
             m.model,
             m.kernel,
@@ -180,6 +182,11 @@ impl Results {
                 " (--quick: fewer samples)"
             } else {
                 ""
+            },
+            if m.revision.is_empty() {
+                "unknown"
+            } else {
+                &m.revision
             }
         );
         let _ = writeln!(
@@ -416,14 +423,15 @@ impl Results {
         let mut s = String::from("{\n");
         let _ = writeln!(
             s,
-            "  \"machine\": {{\"cpus\": {}, \"model\": {}, \"kernel\": {}, \"pinned\": {}, \"date\": {}, \"quick\": {}}},",
+            "  \"machine\": {{\"cpus\": {}, \"model\": {}, \"kernel\": {}, \"pinned\": {}, \"date\": {}, \"quick\": {}, \"revision\": {}}},",
             m.cpus,
             quote(&m.model),
             quote(&m.kernel),
             m.pinned
                 .map_or("null".into(), |(h, r)| format!("[{h}, {r}]")),
             quote(&m.date),
-            m.quick
+            m.quick,
+            quote(&m.revision)
         );
         match &self.floor {
             Some(f) => {

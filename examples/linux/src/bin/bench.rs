@@ -224,6 +224,9 @@ fn machine(quick: bool, pinned: Option<(usize, usize)>) -> report::Machine {
         kernel: sh("uname", &["-r"]),
         pinned,
         date: sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        // An exported tree has no git: the caller may name the revision.
+        revision: std::env::var("OPENAMP_BENCH_REVISION")
+            .unwrap_or_else(|_| sh("git", &["describe", "--always", "--dirty"])),
         quick,
     }
 }
@@ -235,14 +238,15 @@ fn all(o: &Opts) -> Result<(), String> {
     let plan = Plan::new(quick);
     let exe = exe()?;
     let pinned = cpus();
-    if let Some((h, _)) = pinned {
-        pin_to(h);
-    }
-    let remote_cpu = pinned.map(|(_, r)| r);
+    // Before pinning, or nproc would see one CPU.
     let mut res = Results {
         machine: machine(quick, pinned),
         ..Results::default()
     };
+    if let Some((h, _)) = pinned {
+        pin_to(h);
+    }
+    let remote_cpu = pinned.map(|(_, r)| r);
 
     eprintln!("bench: 1/5 floor (shared-memory ping-pong)");
     let (w, s, b) = plan.floor;
@@ -340,7 +344,10 @@ fn all(o: &Opts) -> Result<(), String> {
                 res.instr_note = format!(
                     "Counted by `valgrind --tool=callgrind` (user-space instructions; the \
                      kernel's work in system calls is not counted), with eventfd kicks and 1-byte \
-                     payloads: one side runs under callgrind for {a} and for {b} round trips and \
+                     payloads. The host sends, waits for the remote's kick and then takes the \
+                     echo with `try_recv`, so it never polls an empty ring; the remote runs its \
+                     usual `wait_and_poll` loop (an empty poll after a spurious wake-up counts). \
+                     One side runs under callgrind for {a} and for {b} round trips and \
                      the difference is divided by {d}, so start-up and shut-down cancel out. \
                      Function groups, by symbol name (inlined code counts where it was inlined): \
                      *protocol* = openamp-rpmsg, -virtio, -metal and the remoteproc vdev \
