@@ -19,6 +19,11 @@ use crate::{Error, Result};
 /// transmit buffer (OpenAMP's default).
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long blocking receives poll the rings, with the peer's kicks turned
+/// off, before they sleep: a reply that comes within this time costs no
+/// kick and no wake-up on either side.
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(20);
+
 /// Names the peer announced that no endpoint waited for, remembered so that
 /// an endpoint created later binds at once.
 const ANNOUNCED: usize = 8;
@@ -117,6 +122,8 @@ struct Inner<'a, 'cb, const N: usize, const E: usize> {
     reset: Option<u8>,
     next_dyn: u32,
     stats: Stats,
+    /// Whether we asked the peer not to kick for received buffers.
+    rx_kicks_off: bool,
 }
 
 /// An RPMsg device over a virtio transport, in the host or the remote role.
@@ -146,6 +153,8 @@ pub struct RpmsgDevice<
     role: Role,
     features: u32,
     max_payload: usize,
+    /// How long a blocking receive polls the rings before sleeping.
+    spin_ns: u64,
     bind: Option<BindCallback<'cb>>,
     inner: Mutex<Inner<'a, 'cb, N, E>>,
 }
@@ -251,6 +260,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             role,
             features,
             max_payload,
+            spin_ns: DEFAULT_SPIN.as_nanos() as u64,
             bind: None,
             inner: Mutex::new(Inner {
                 queues,
@@ -262,8 +272,18 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 reset: None,
                 next_dyn: RESERVED_ADDRS,
                 stats: Stats::default(),
+                rx_kicks_off: false,
             }),
         }
+    }
+
+    /// Sets how long blocking receives ([`recv_timeout`](Self::recv_timeout),
+    /// [`wait_and_poll`](Self::wait_and_poll), [`wait_bound`](Self::wait_bound))
+    /// poll the rings before they sleep until a kick ([`DEFAULT_SPIN`]).
+    /// While they poll, the peer is asked not to kick, so a busy exchange
+    /// runs without notifications; zero turns polling off.
+    pub fn set_spin(&mut self, spin: Duration) {
+        self.spin_ns = u64::try_from(spin.as_nanos()).unwrap_or(u64::MAX);
     }
 
     /// Sets the callback told about names the peer announces that no local
@@ -639,8 +659,54 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             if let Some(m) = self.try_recv(ep)? {
                 return Ok(m);
             }
-            self.wait_until(deadline)?;
+            if !self.spin(deadline)? {
+                self.wait_until(deadline)?;
+            }
         }
+    }
+
+    /// Polls the receive ring for up to the spin time (and not past
+    /// `deadline`) with the peer's kicks turned off. Returns whether
+    /// something arrived; kicks stay off then, as we are busy with it, and
+    /// come back on only when a caller is about to sleep
+    /// ([`rx_kicks_on`](Self::rx_kicks_on)).
+    fn spin(&self, deadline: u64) -> Result<bool> {
+        if self.spin_ns == 0 {
+            return Ok(false);
+        }
+        let until = self
+            .wait
+            .now_ns()
+            .saturating_add(self.spin_ns)
+            .min(deadline);
+        {
+            let mut inner = self.inner.lock();
+            if !inner.rx_kicks_off {
+                inner.queues.set_rx_kicks(false)?;
+                inner.rx_kicks_off = true;
+            }
+        }
+        loop {
+            if self.inner.lock().queues.has_rx()? {
+                return Ok(true);
+            }
+            if self.wait.now_ns() >= until {
+                return Ok(false);
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Asks the peer to kick again, before sleeping. Returns whether
+    /// something arrived while kicks were off: no kick will come for that,
+    /// so the caller must not sleep.
+    fn rx_kicks_on(&self) -> Result<bool> {
+        let mut inner = self.inner.lock();
+        if !inner.rx_kicks_off {
+            return Ok(false);
+        }
+        inner.rx_kicks_off = false;
+        inner.queues.set_rx_kicks(true)
     }
 
     /// Processes what the peer sent: takes every received buffer, handles
@@ -670,8 +736,10 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
 
     /// Waits up to `timeout` for a kick from the peer, then [`poll`](Self::poll)s.
     pub fn wait_and_poll(&self, timeout: Duration) -> Result<usize> {
-        if let Err(e) = self.wait.wait(timeout) {
-            return Err(self.peer_gone(e));
+        if !self.spin(self.deadline(timeout))? && !self.rx_kicks_on()? {
+            if let Err(e) = self.wait.wait(timeout) {
+                return Err(self.peer_gone(e));
+            }
         }
         self.poll()
     }
@@ -811,6 +879,10 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         let now = self.wait.now_ns();
         if now >= deadline {
             return Err(Error::Timeout);
+        }
+        // Never sleep with the peer's kicks turned off.
+        if self.rx_kicks_on()? {
+            return Ok(());
         }
         let slice = Duration::from_nanos((deadline - now).min(1_000_000));
         self.wait.wait(slice).map_err(|e| self.peer_gone(e))

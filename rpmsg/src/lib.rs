@@ -13,7 +13,7 @@ mod wait;
 pub mod wire;
 
 pub use buffer::{RxBuffer, TxBuffer};
-pub use device::{Config, Role, RpmsgDevice, RpmsgOps, Stats, DEFAULT_SEND_TIMEOUT};
+pub use device::{Config, Role, RpmsgDevice, RpmsgOps, Stats, DEFAULT_SEND_TIMEOUT, DEFAULT_SPIN};
 pub use endpoint::{BindCallback, Callback, EndpointConfig, EndpointId, UnbindCallback};
 pub use error::Error;
 #[cfg(feature = "async")]

@@ -292,6 +292,32 @@ impl<'a, const N: usize> Queues<'a, N> {
         }
     }
 
+    /// Whether the peer has given us a received buffer we have not taken.
+    pub(crate) fn has_rx(&self) -> Result<bool> {
+        Ok(match self {
+            Queues::Host(h) => h.rx.has_used()?,
+            Queues::Remote(r) => r.rx.has_avail()?,
+        })
+    }
+
+    /// Asks the peer to kick us for received buffers (`on`), or not to
+    /// bother while we poll. Turning kicks back on returns whether buffers
+    /// arrived meanwhile, since no kick will come for those.
+    pub(crate) fn set_rx_kicks(&mut self, on: bool) -> Result<bool> {
+        Ok(match (self, on) {
+            (Queues::Host(h), true) => h.rx.enable_interrupts()?,
+            (Queues::Host(h), false) => {
+                h.rx.disable_interrupts()?;
+                false
+            }
+            (Queues::Remote(r), true) => r.rx.enable_notifications()?,
+            (Queues::Remote(r), false) => {
+                r.rx.disable_notifications()?;
+                false
+            }
+        })
+    }
+
     /// Whether the peer must be kicked about vring0 and about vring1.
     pub(crate) fn kicks(&mut self) -> Result<[bool; 2]> {
         Ok(match self {

@@ -616,3 +616,72 @@ fn async_recv_wakes_when_a_message_is_filed() {
         other => panic!("expected the message, got {other:?}"),
     };
 }
+
+/// While a receiver polls, the sender is asked not to kick, and does not.
+#[test]
+fn a_spinning_receiver_is_not_kicked() {
+    let mut mem = memory();
+    let r = region(&mut mem);
+    let lb = Loopback::new(r, NUM, 16, 2).unwrap();
+    lb.format(7, wire::VIRTIO_RPMSG_F_NS).unwrap();
+    let host = Dev::new_host(lb.driver(), busy(), Config::default()).unwrap();
+    let mut remote = Dev::new_remote(
+        lb.device(),
+        busy(),
+        Config::default(),
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    remote.set_spin(Duration::from_secs(5));
+    let h = host
+        .create_endpoint(EndpointConfig::anonymous().dest(1024))
+        .unwrap();
+    let r_ep = remote
+        .create_endpoint(EndpointConfig::anonymous().addr(1024))
+        .unwrap();
+    let device_end = lb.device();
+    device_end.take_kicks(1).unwrap();
+    // vring1's used flags: the remote sets NO_NOTIFY there while it polls.
+    let v1 = device_end.vring(1).unwrap();
+    let used_flags = openamp_virtio::VringLayout::new(NUM, 16)
+        .unwrap()
+        .used_offset();
+    std::thread::scope(|s| {
+        let t = s.spawn(|| recv_bytes(&remote, r_ep).1);
+        let start = std::time::Instant::now();
+        while v1.ring.load_u16(used_flags, Ordering::Acquire).unwrap() & 1 == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the remote never started polling"
+            );
+            std::thread::yield_now();
+        }
+        host.send(h, b"quiet").unwrap();
+        assert_eq!(t.join().unwrap(), b"quiet");
+    });
+    assert_eq!(
+        device_end.take_kicks(1).unwrap(),
+        0,
+        "no kick while the remote polled"
+    );
+    // Still busy: kicks stay off until the remote is about to sleep.
+    assert_eq!(
+        v1.ring.load_u16(used_flags, Ordering::Acquire).unwrap() & 1,
+        1
+    );
+    remote.set_spin(Duration::ZERO);
+    assert_eq!(
+        remote
+            .recv_timeout(r_ep, Duration::from_millis(5))
+            .unwrap_err(),
+        Error::Timeout
+    );
+    assert_eq!(
+        v1.ring.load_u16(used_flags, Ordering::Acquire).unwrap() & 1,
+        0,
+        "kicks wanted before sleeping"
+    );
+    // With polling off, every message is kicked.
+    host.send(h, b"loud").unwrap();
+    assert_eq!(device_end.take_kicks(1).unwrap(), 1);
+}
