@@ -25,6 +25,8 @@ compile_error!(
 
 pub mod doorbell;
 pub mod heap;
+mod trace_log;
+pub use trace_log::TraceLog;
 pub mod machine;
 pub mod uart;
 
@@ -38,6 +40,8 @@ pub use arch::{cache::CoreCache, exit, semihosting};
 mod console;
 #[cfg(machine)]
 pub use console::{console, Console};
+#[cfg(all(machine, feature = "zynqmp-a53"))]
+pub mod rpu;
 #[cfg(machine)]
 pub mod timer;
 

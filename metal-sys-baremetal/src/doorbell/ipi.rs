@@ -72,16 +72,7 @@ impl<C: Clock> WaitNotify for ZynqMpIpi<'_, C> {
     }
 
     fn wait(&self, timeout: Duration) -> Result<Option<u32>> {
-        let deadline = self.clock.deadline(timeout);
-        loop {
-            if let Some(id) = self.poll()? {
-                return Ok(Some(id));
-            }
-            if deadline.expired(&self.clock) {
-                return Ok(None);
-            }
-            core::hint::spin_loop();
-        }
+        super::wait_polling(&self.clock, timeout, || self.poll())
     }
 }
 

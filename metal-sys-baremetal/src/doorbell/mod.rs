@@ -16,6 +16,29 @@ mod ipi;
 mod polled;
 mod sgi;
 
+use core::time::Duration;
+
+use openamp_metal::{Clock, Result};
+
+/// Polls `poll` until it reports a kick or `timeout` passes on `clock`:
+/// how every doorbell here waits, since none sleeps on an interrupt.
+fn wait_polling(
+    clock: &impl Clock,
+    timeout: Duration,
+    poll: impl Fn() -> Result<Option<u32>>,
+) -> Result<Option<u32>> {
+    let deadline = clock.deadline(timeout);
+    loop {
+        if let Some(id) = poll()? {
+            return Ok(Some(id));
+        }
+        if deadline.expired(clock) {
+            return Ok(None);
+        }
+        core::hint::spin_loop();
+    }
+}
+
 pub use ipi::ZynqMpIpi;
 pub use polled::PolledDoorbell;
 pub use sgi::ZynqSgi;

@@ -10,7 +10,8 @@ use core::time::Duration;
 
 use openamp_metal::{Error, IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
-use openamp_metal_sys_baremetal::machine::zynqmp::{PSCI_CPU_ON, QEMU_R5_0_CPU};
+use openamp_metal_sys_baremetal::machine::zynqmp::QEMU_R5_0_CPU;
+use openamp_metal_sys_baremetal::rpu::psci_cpu_on;
 use openamp_metal_sys_baremetal::timer::GenericTimer;
 use openamp_metal_sys_baremetal::{entry, exit, println};
 
@@ -131,27 +132,4 @@ fn wait(bell: &impl WaitNotify) -> Result<(), Error> {
         Some(_) => Ok(()),
         None => Err(Error::Timeout),
     }
-}
-
-/// PSCI CPU_ON through the secure monitor (QEMU's built-in PSCI at EL1).
-///
-/// On a real ZCU102 the same call reaches ARM Trusted Firmware, which passes
-/// R5 requests to the platform management unit; there the R5 is more often
-/// started with the PM API (pm_request_wakeup), see the crate docs.
-fn psci_cpu_on(cpu: u64, entry: u64) -> i64 {
-    let ret: i64;
-    // SAFETY: an SMC with the PSCI CPU_ON function id only asks firmware to
-    // power on another core at `entry`; it clobbers x0-x3 per the SMC calling
-    // convention, which the operands declare, and touches none of our memory.
-    unsafe {
-        core::arch::asm!(
-            "smc #0",
-            inout("x0") u64::from(PSCI_CPU_ON) => ret,
-            inout("x1") cpu => _,
-            inout("x2") entry => _,
-            inout("x3") 0u64 => _,
-            options(nostack)
-        )
-    };
-    ret
 }

@@ -23,7 +23,7 @@ use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::heap::BumpHeap;
 use openamp_metal_sys_baremetal::machine::zynqmp::TTC_HZ_QEMU;
 use openamp_metal_sys_baremetal::timer::Ttc;
-use openamp_metal_sys_baremetal::{entry, exit, println};
+use openamp_metal_sys_baremetal::{entry, exit, println, TraceLog};
 use openamp_rpmsg::{Config, NotifyWait, RpmsgDevice};
 use openamp_rsc_table::{
     resource_table, status, TableWriter, Trace, VdevResource, Vring, FW_RSC_ADDR_ANY,
@@ -48,24 +48,6 @@ resource_table! {
     };
 }
 
-/// Log text in the trace buffer, NUL-terminated, for the host to read.
-struct TraceLog {
-    buf: IoRegion<'static>,
-    at: usize,
-}
-
-impl core::fmt::Write for TraceLog {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let room = self.buf.size().saturating_sub(self.at + 1);
-        let n = s.len().min(room);
-        self.buf
-            .write_bytes(self.at, &s.as_bytes()[..n])
-            .map_err(|_| core::fmt::Error)?;
-        self.at += n;
-        self.buf.write_u8(self.at, 0).map_err(|_| core::fmt::Error)
-    }
-}
-
 fn main() -> ! {
     // SAFETY: the shared window is DDR outside this image (see
     // common/smoke.rs and memory.x), used only by the two cores through
@@ -80,7 +62,7 @@ fn main() -> ! {
     };
     let Ok(window) = window else { exit(1) };
     let mut log = match window.sub_region(smoke::TRACE_BASE - smoke::WINDOW, smoke::TRACE_LEN) {
-        Ok(buf) => TraceLog { buf, at: 0 },
+        Ok(buf) => TraceLog::new(buf),
         Err(_) => exit(1),
     };
     let result = serve(window, &mut log);
@@ -113,7 +95,7 @@ fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Failed {
     move |e| Failed(what, alloc::format!("{e}"))
 }
 
-fn serve(window: IoRegion<'static>, log: &mut TraceLog) -> Result<u32, Failed> {
+fn serve(window: IoRegion<'static>, log: &mut TraceLog<'_>) -> Result<u32, Failed> {
     let ttc = Ttc::new(TTC_HZ_QEMU);
     let bell = PolledDoorbell::new(window, smoke::BELL_R5, smoke::BELL_A53, &ttc)
         .map_err(fail("doorbell"))?;

@@ -12,7 +12,7 @@ use openamp_metal::{IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::machine::zynqmp::TTC_HZ_QEMU;
 use openamp_metal_sys_baremetal::timer::Ttc;
-use openamp_metal_sys_baremetal::{entry, exit, println};
+use openamp_metal_sys_baremetal::{entry, exit, println, TraceLog};
 use openamp_rsc_table::{
     resource_table, Trace, VdevResource, Vring, FW_RSC_ADDR_ANY, VIRTIO_ID_RPMSG, VIRTIO_RPMSG_F_NS,
 };
@@ -29,25 +29,6 @@ resource_table! {
         ]),
         trace: Trace = Trace::new(smoke::TRACE_BASE as u32, smoke::TRACE_LEN as u32, "r5_trace"),
     };
-}
-
-/// Appends log text to the trace buffer, keeping it NUL-terminated.
-struct TraceLog {
-    buf: IoRegion<'static>,
-    at: usize,
-}
-
-impl core::fmt::Write for TraceLog {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        // Leave room for the terminating NUL; drop what does not fit.
-        let room = self.buf.size().saturating_sub(self.at + 1);
-        let n = s.len().min(room);
-        self.buf
-            .write_bytes(self.at, &s.as_bytes()[..n])
-            .map_err(|_| core::fmt::Error)?;
-        self.at += n;
-        self.buf.write_u8(self.at, 0).map_err(|_| core::fmt::Error)
-    }
 }
 
 fn main() -> ! {
@@ -88,7 +69,7 @@ fn serve() -> Result<u32, openamp_metal::Error> {
             IoAttr::UNCACHED,
         )
     }?;
-    let mut log = TraceLog { buf: trace, at: 0 };
+    let mut log = TraceLog::new(trace);
     let table = R5Table::static_region(IoAttr::UNCACHED).map_err(|_| {
         openamp_metal::Error::InvalidRegion {
             reason: "resource table",
