@@ -16,7 +16,12 @@ use openamp_virtio::{DeviceQueue, DriverQueue, Segment, Transport, STATUS_DRIVER
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn vector(name: &str) -> Vec<u8> {
-    std::fs::read(PathBuf::from("/work/shared/vectors").join(name)).unwrap()
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../vectors")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// Unique, pid-suffixed paths, removed on drop.

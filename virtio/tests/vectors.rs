@@ -1,5 +1,5 @@
 //! The device side over rings written by OpenAMP's own C implementation
-//! (`shared/vectors/after-echo.shm`, see its README).
+//! (`vectors/after-echo.shm`, see its README).
 
 use std::path::PathBuf;
 
@@ -13,7 +13,7 @@ fn image_path() -> PathBuf {
     if let Some(dir) = std::env::var_os("OPENAMP_VECTORS") {
         return PathBuf::from(dir).join("after-echo.shm");
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/after-echo.shm")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors/after-echo.shm")
 }
 
 /// The image copied into page-aligned private memory.

@@ -69,8 +69,6 @@ pub fn aligned(bytes: &[u8]) -> Vec<u32> {
 pub fn vectors_dir() -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("OPENAMP_VECTORS")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
-        });
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors"));
     dir.join("remote-initialized.shm").exists().then_some(dir)
 }
