@@ -281,7 +281,10 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
     /// [`wait_and_poll`](Self::wait_and_poll), [`wait_bound`](Self::wait_bound))
     /// poll the rings before they sleep until a kick ([`DEFAULT_SPIN`]).
     /// While they poll, the peer is asked not to kick, so a busy exchange
-    /// runs without notifications; zero turns polling off.
+    /// runs without notifications; zero turns polling off. Kicks come back
+    /// on when one of this device's calls is about to sleep or give up:
+    /// code that waits for the peer's kicks by itself, outside the device,
+    /// should set zero here.
     pub fn set_spin(&mut self, spin: Duration) {
         self.spin_ns = u64::try_from(spin.as_nanos()).unwrap_or(u64::MAX);
     }
@@ -876,13 +879,14 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
     /// Waits a little for the peer (at most 1 ms, so that kicks another
     /// thread consumed do not leave us sleeping), or fails at the deadline.
     fn wait_until(&self, deadline: u64) -> Result<()> {
+        // Never sleep, nor give up, with the peer's kicks turned off: a
+        // caller that waits on its own afterwards would never be woken.
+        if self.rx_kicks_on()? {
+            return Ok(());
+        }
         let now = self.wait.now_ns();
         if now >= deadline {
             return Err(Error::Timeout);
-        }
-        // Never sleep with the peer's kicks turned off.
-        if self.rx_kicks_on()? {
-            return Ok(());
         }
         let slice = Duration::from_nanos((deadline - now).min(1_000_000));
         self.wait.wait(slice).map_err(|e| self.peer_gone(e))
