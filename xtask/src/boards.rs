@@ -94,6 +94,40 @@ pub fn build_all() -> Result<Vec<PathBuf>, String> {
             elfs.push(dest);
         }
     }
+    // The ZCU102 hardware variant (IPI doorbells, PM wake-up) cannot run
+    // under QEMU; make sure it keeps building (into its own target dir, so
+    // that it does not replace the QEMU images).
+    for board in ["zcu102-r5", "zcu102-a53"] {
+        let target = BOARDS
+            .iter()
+            .find(|b| b.name == board)
+            .map(|b| b.target)
+            .unwrap_or_default();
+        let mut cmd = cargo_nightly();
+        cmd.current_dir(boards_dir())
+            .args([
+                "build",
+                "--release",
+                "-Zbuild-std=core,alloc",
+                "-Zbuild-std-features=compiler-builtins-mem",
+            ])
+            .args([
+                "--target",
+                target,
+                "--package",
+                board,
+                "--bin",
+                "echo",
+                "--features",
+                "zcu102-hw",
+            ])
+            .env(
+                "CARGO_TARGET_DIR",
+                boards_dir().join("target").join("zcu102-hw"),
+            )
+            .env("OPENAMP_R5_ECHO_ELF", elf_path("zcu102-r5", "echo"));
+        run(&mut cmd)?;
+    }
     // The echo remote's RPMsg part also serves Cortex-M remote cores
     // (STM32MP1, i.MX): it must keep building for them (compile only).
     let mut cmd = cargo_nightly();

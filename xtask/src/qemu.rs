@@ -11,7 +11,7 @@ use crate::setup;
 /// How long a run may take before it counts as hung (a good one takes < 1 s).
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs `example` (default: `echo` on zcu102, `hello` on zynq7000) of `board` under QEMU
+/// Runs `example` (default: `echo` on zcu102, `rpmsg` on zynq7000) of `board` under QEMU
 /// and returns its exit status (the firmware's semihosting status).
 pub fn run(board: &str, example: Option<&str>) -> Result<ExitStatus, String> {
     let mut cmd = command(board, example)?;
@@ -64,7 +64,7 @@ fn command(board: &str, example: Option<&str>) -> Result<Command, String> {
             c
         }
         "zynq7000" => {
-            let example = example.unwrap_or("hello");
+            let example = example.unwrap_or("rpmsg");
             let a9 = existing(elf_path("zynq7000", example))?;
             let mut c = Command::new("qemu-system-arm");
             c.args(["-M", "xilinx-zynq-a9", "-nographic", "-semihosting"]);

@@ -14,10 +14,13 @@ mod smoke;
 use core::sync::atomic::Ordering;
 use core::time::Duration;
 
-use openamp_metal::{Clock, IoAttr, IoRegion, Notify, PhysMap};
+use openamp_metal::{Clock, IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
+#[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::heap::BumpHeap;
+#[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::machine::zynqmp::QEMU_R5_0_CPU;
+#[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::rpu::psci_cpu_on;
 use openamp_metal_sys_baremetal::timer::GenericTimer;
 use openamp_metal_sys_baremetal::{entry, exit, println};
@@ -49,13 +52,13 @@ fn main() -> ! {
 }
 
 /// R5 core 0 under QEMU, as remoteproc sees it.
-struct R5Core {
+struct R5Core<B> {
     window: IoRegion<'static>,
-    bell: PolledDoorbell<'static, GenericTimer>,
+    bell: B,
     entry: u64,
 }
 
-impl RemoteprocOps<'static> for R5Core {
+impl<B: Notify> RemoteprocOps<'static> for R5Core<B> {
     fn mmap(
         &mut self,
         pa: Option<u64>,
@@ -90,7 +93,7 @@ impl RemoteprocOps<'static> for R5Core {
     fn start(&mut self) -> openamp_remoteproc::Result<()> {
         self.window
             .store_u32(smoke::R5_HALTED, 0, Ordering::Release)?;
-        match psci_cpu_on(QEMU_R5_0_CPU, self.entry) {
+        match start_r5(self.entry) {
             0 => Ok(()),
             ret => Err(Error::Os {
                 op: "PSCI CPU_ON of R5 core 0".into(),
@@ -134,6 +137,41 @@ fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Failed {
     move |e| Failed(alloc::format!("{what}: {e}"))
 }
 
+/// Under QEMU: a polled word in shared DDR (QEMU delivers no IPI to the R5).
+#[cfg(not(feature = "zcu102-hw"))]
+fn doorbell(window: IoRegion<'static>) -> openamp_metal::Result<impl Notify + WaitNotify + Sync> {
+    PolledDoorbell::new(window, smoke::BELL_A53, smoke::BELL_R5, GenericTimer::new())
+}
+
+/// On a ZCU102: the IPI block, the APU's channel, kicking and heard from RPU0.
+#[cfg(feature = "zcu102-hw")]
+fn doorbell(_window: IoRegion<'static>) -> openamp_metal::Result<impl Notify + WaitNotify + Sync> {
+    use openamp_metal_sys_baremetal::doorbell::ZynqMpIpi;
+    use openamp_metal_sys_baremetal::machine::zynqmp::ipi::{APU_BASE, RPU0_MASK};
+    // SAFETY: the APU's IPI channel registers, fixed by the SoC and always
+    // mapped; this image is their only user.
+    let regs = unsafe {
+        IoRegion::new(
+            APU_BASE as *mut u8,
+            ZynqMpIpi::<GenericTimer>::REGS_LEN,
+            PhysMap::Contiguous(APU_BASE as u64),
+            IoAttr::UNCACHED,
+        )
+    }?;
+    ZynqMpIpi::new(regs, RPU0_MASK, GenericTimer::new())
+}
+
+/// Powers R5 core 0 on at `entry`: PSCI under QEMU, the PM API on hardware.
+fn start_r5(entry: u64) -> i64 {
+    #[cfg(not(feature = "zcu102-hw"))]
+    return psci_cpu_on(QEMU_R5_0_CPU, entry);
+    #[cfg(feature = "zcu102-hw")]
+    return i64::from(openamp_metal_sys_baremetal::rpu::pm_request_wakeup(
+        openamp_metal_sys_baremetal::rpu::NODE_RPU_0,
+        entry,
+    ));
+}
+
 fn run() -> Result<(), Failed> {
     // SAFETY: see R5Core::mmap: the shared window is DDR outside both images.
     let window = unsafe {
@@ -148,8 +186,7 @@ fn run() -> Result<(), Failed> {
     window
         .fill(0, smoke::VRING_POOL - smoke::WINDOW, 0)
         .map_err(fail("shared window"))?;
-    let bell = PolledDoorbell::new(window, smoke::BELL_A53, smoke::BELL_R5, GenericTimer::new())
-        .map_err(fail("doorbell"))?;
+    let bell = doorbell(window).map_err(fail("doorbell"))?;
 
     let mut rproc = Remoteproc::new(R5Core {
         window,

@@ -18,7 +18,8 @@ use core::fmt::Write as _;
 use core::time::Duration;
 
 use echo_remote::Echo;
-use openamp_metal::{Clock, IoAttr, IoRegion, PhysMap};
+use openamp_metal::{Clock, IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
+#[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::heap::BumpHeap;
 use openamp_metal_sys_baremetal::machine::zynqmp::TTC_HZ_QEMU;
@@ -95,10 +96,39 @@ fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Failed {
     move |e| Failed(what, alloc::format!("{e}"))
 }
 
+/// Under QEMU: a polled word in shared DDR (QEMU delivers no IPI to the R5).
+#[cfg(not(feature = "zcu102-hw"))]
+fn doorbell<'a, C: Clock + Sync + 'a>(
+    window: IoRegion<'a>,
+    clock: C,
+) -> openamp_metal::Result<impl Notify + WaitNotify + Sync + 'a> {
+    PolledDoorbell::new(window, smoke::BELL_R5, smoke::BELL_A53, clock)
+}
+
+/// On a ZCU102: the IPI block, RPU0's channel, kicking and heard from the APU.
+#[cfg(feature = "zcu102-hw")]
+fn doorbell<'a, C: Clock + Sync + 'a>(
+    _window: IoRegion<'a>,
+    clock: C,
+) -> openamp_metal::Result<impl Notify + WaitNotify + Sync + 'a> {
+    use openamp_metal_sys_baremetal::doorbell::ZynqMpIpi;
+    use openamp_metal_sys_baremetal::machine::zynqmp::ipi::{APU_MASK, RPU0_BASE};
+    // SAFETY: RPU0's IPI channel registers, fixed by the SoC and always
+    // mapped; this firmware is their only user on the R5.
+    let regs = unsafe {
+        IoRegion::new(
+            RPU0_BASE as *mut u8,
+            ZynqMpIpi::<C>::REGS_LEN,
+            PhysMap::Contiguous(RPU0_BASE as u64),
+            IoAttr::UNCACHED,
+        )
+    }?;
+    ZynqMpIpi::new(regs, APU_MASK, clock)
+}
+
 fn serve(window: IoRegion<'static>, log: &mut TraceLog<'_>) -> Result<u32, Failed> {
     let ttc = Ttc::new(TTC_HZ_QEMU);
-    let bell = PolledDoorbell::new(window, smoke::BELL_R5, smoke::BELL_A53, &ttc)
-        .map_err(fail("doorbell"))?;
+    let bell = doorbell(window, &ttc).map_err(fail("doorbell"))?;
     let table = R5Table::static_region(IoAttr::UNCACHED).map_err(fail("resource table"))?;
     let _ = writeln!(
         log,
