@@ -125,7 +125,12 @@ pub fn build_all() -> Result<Vec<PathBuf>, String> {
                 "CARGO_TARGET_DIR",
                 boards_dir().join("target").join("zcu102-hw"),
             )
-            .env("OPENAMP_R5_ECHO_ELF", elf_path("zcu102-r5", "echo"));
+            // The hardware A53 host embeds the hardware R5 firmware, built
+            // just before it.
+            .env(
+                "OPENAMP_R5_ECHO_ELF",
+                boards_dir().join("target/zcu102-hw/armv7r-none-eabihf/release/echo"),
+            );
         run(&mut cmd)?;
     }
     // The echo remote's RPMsg part also serves Cortex-M remote cores
