@@ -541,54 +541,59 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         let mut after = After::default();
         {
             let mut inner = self.inner.lock();
-            inner.check()?;
-            let mut bad = 0;
-            let taken = inner.queues.take_tx(&mut bad);
-            inner.stats.dropped_malformed += u64::from(bad);
-            let (tok, buf) = taken?.ok_or(Error::WouldBlock)?;
-            let max = buf.cap as usize - HEADER_LEN;
+            let tx = inner.take_tx()?;
+            let max = tx.buf.cap as usize - HEADER_LEN;
             if data.len() > max {
-                inner.queues.unuse_tx(tok);
+                inner.queues.unuse_tx(tx.tok);
                 return Err(Error::TooLarge {
                     len: data.len(),
                     max,
                 });
             }
-            let header = Header {
-                src,
-                dst,
-                reserved: 0,
-                len: data.len() as u16,
-                flags: 0,
-            };
-            let written = self
-                .buffers
-                .write_bytes(buf.offset, &header.to_bytes())
-                .and_then(|()| self.buffers.write_bytes(buf.offset + HEADER_LEN, data));
-            if let Err(e) = written {
-                inner.queues.unuse_tx(tok);
+            if let Err(e) = self.buffers.write_bytes(tx.buf.offset + HEADER_LEN, data) {
+                inner.queues.unuse_tx(tx.tok);
                 return Err(e.into());
             }
-            inner
-                .queues
-                .send_tx(tok, buf, (HEADER_LEN + data.len()) as u32)?;
-            inner.stats.sent += 1;
-            after.kicks = inner.queues.kicks()?;
+            after.kicks = self.post_tx(&mut inner, &tx, src, dst, data.len())?;
         }
         self.finish(after)
     }
 
+    /// Writes the header into a filled transmit buffer and hands it to the
+    /// peer; returns the kicks owed. On failure before the hand-over the
+    /// buffer is taken back, so it is never lost.
+    fn post_tx(
+        &self,
+        inner: &mut Inner<'a, 'cb, N, E>,
+        tx: &TxInner,
+        src: u32,
+        dst: u32,
+        len: usize,
+    ) -> Result<[bool; 2]> {
+        let header = Header {
+            src,
+            dst,
+            reserved: 0,
+            len: len as u16,
+            flags: 0,
+        };
+        if let Err(e) = self.buffers.write_bytes(tx.buf.offset, &header.to_bytes()) {
+            inner.queues.unuse_tx(tx.tok);
+            return Err(e.into());
+        }
+        inner
+            .queues
+            .send_tx(tx.tok, tx.buf, (HEADER_LEN + len) as u32)?;
+        inner.stats.sent += 1;
+        inner.queues.kicks()
+    }
+
     /// Takes a transmit buffer to fill in place, without waiting.
     pub fn try_alloc_tx(&self) -> Result<TxBuffer<'_>> {
-        let mut inner = self.inner.lock();
-        inner.check()?;
-        let mut bad = 0;
-        let taken = inner.queues.take_tx(&mut bad);
-        inner.stats.dropped_malformed += u64::from(bad);
-        let (tok, buf) = taken?.ok_or(Error::WouldBlock)?;
+        let inner = self.inner.lock().take_tx()?;
         Ok(TxBuffer {
             owner: self,
-            inner: TxInner { tok, buf },
+            inner,
             sent: false,
         })
     }
@@ -913,6 +918,17 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
 }
 
 impl<'a, 'cb, const N: usize, const E: usize> Inner<'a, 'cb, N, E> {
+    /// A free transmit buffer, or [`Error::WouldBlock`]; malformed chains
+    /// the peer offered on the way are counted.
+    fn take_tx(&mut self) -> Result<TxInner> {
+        self.check()?;
+        let mut bad = 0;
+        let taken = self.queues.take_tx(&mut bad);
+        self.stats.dropped_malformed += u64::from(bad);
+        let (tok, buf) = taken?.ok_or(Error::WouldBlock)?;
+        Ok(TxInner { tok, buf })
+    }
+
     fn check(&self) -> Result<()> {
         match self.reset {
             Some(status) => Err(Error::PeerReset { status }),
@@ -1139,22 +1155,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> 
                     return Err(e);
                 }
             };
-            let header = Header {
-                src,
-                dst,
-                reserved: 0,
-                len: len as u16,
-                flags: 0,
-            };
-            if let Err(e) = self.buffers.write_bytes(tx.buf.offset, &header.to_bytes()) {
-                inner.queues.unuse_tx(tx.tok);
-                return Err(e.into());
-            }
-            inner
-                .queues
-                .send_tx(tx.tok, tx.buf, (HEADER_LEN + len) as u32)?;
-            inner.stats.sent += 1;
-            after.kicks = inner.queues.kicks()?;
+            after.kicks = self.post_tx(&mut inner, tx, src, dst, len)?;
         }
         self.finish(after)
     }
