@@ -50,6 +50,28 @@ pub const WINDOW_LEN: usize = 0x4000_0000 - SHM_BASE;
 /// left its echo loop and parked.
 pub const R5_HALTED: usize = 0x0C;
 
+/// The shared window as a region. Both cores of every ZynqMP example reach
+/// their shared memory through this one description.
+pub fn window() -> openamp_metal::Result<openamp_metal::IoRegion<'static>> {
+    // SAFETY: WINDOW..WINDOW + WINDOW_LEN is DDR that neither image is
+    // linked into (see both memory.x), identity-mapped with the MMU/MPU off;
+    // only the two cores touch it, through IoRegion's volatile and atomic
+    // accesses, for the life of the program.
+    unsafe {
+        openamp_metal::IoRegion::new(
+            WINDOW as *mut u8,
+            WINDOW_LEN,
+            openamp_metal::PhysMap::Contiguous(WINDOW as u64),
+            openamp_metal::IoAttr::UNCACHED,
+        )
+    }
+}
+
+/// A part of the window, named by its address.
+pub fn shared(base: usize, len: usize) -> openamp_metal::Result<openamp_metal::IoRegion<'static>> {
+    window()?.sub_region(base.wrapping_sub(WINDOW), len)
+}
+
 /// What the R5 computes from a value.
 pub fn answer(value: u32, round: u32) -> u32 {
     value.wrapping_mul(3).wrapping_add(round)

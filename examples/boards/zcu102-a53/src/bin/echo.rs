@@ -173,16 +173,7 @@ fn start_r5(entry: u64) -> i64 {
 }
 
 fn run() -> Result<(), Failed> {
-    // SAFETY: see R5Core::mmap: the shared window is DDR outside both images.
-    let window = unsafe {
-        IoRegion::new(
-            smoke::WINDOW as *mut u8,
-            smoke::WINDOW_LEN,
-            PhysMap::Contiguous(smoke::WINDOW as u64),
-            IoAttr::UNCACHED,
-        )
-    }
-    .map_err(fail("shared window"))?;
+    let window = smoke::window().map_err(fail("shared window"))?;
     window
         .fill(0, smoke::VRING_POOL - smoke::WINDOW, 0)
         .map_err(fail("shared window"))?;

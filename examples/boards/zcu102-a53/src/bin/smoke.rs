@@ -8,7 +8,7 @@ mod smoke;
 
 use core::time::Duration;
 
-use openamp_metal::{Error, IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
+use openamp_metal::{Error, Notify, WaitNotify};
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::machine::zynqmp::QEMU_R5_0_CPU;
 use openamp_metal_sys_baremetal::rpu::psci_cpu_on;
@@ -36,28 +36,10 @@ fn main() -> ! {
 }
 
 fn run() -> Result<(), Error> {
-    // SAFETY: see common/smoke.rs: DDR outside both images, shared only with
-    // the R5 and accessed through volatile and atomic operations.
-    let shm = unsafe {
-        IoRegion::new(
-            smoke::SHM_BASE as *mut u8,
-            smoke::SHM_LEN,
-            PhysMap::Contiguous(smoke::SHM_BASE as u64),
-            IoAttr::UNCACHED,
-        )
-    }?;
+    let shm = smoke::shared(smoke::SHM_BASE, smoke::SHM_LEN)?;
     // Clears the smoke page and the trace page after it.
     shm.fill(0, smoke::SHM_LEN, 0)?;
-    // SAFETY: as above, the trace page.
-    unsafe {
-        IoRegion::new(
-            smoke::TRACE_BASE as *mut u8,
-            smoke::TRACE_LEN,
-            PhysMap::None,
-            IoAttr::UNCACHED,
-        )
-    }?
-    .fill(0, smoke::TRACE_LEN, 0)?;
+    smoke::shared(smoke::TRACE_BASE, smoke::TRACE_LEN)?.fill(0, smoke::TRACE_LEN, 0)?;
     let bell = PolledDoorbell::new(shm, smoke::BELL_A53, smoke::BELL_R5, GenericTimer::new())?;
 
     let ret = psci_cpu_on(QEMU_R5_0_CPU, smoke::R5_ENTRY);
@@ -101,16 +83,7 @@ fn run() -> Result<(), Error> {
 
 /// Prints the R5's trace buffer, which a host reads to see the remote's log.
 fn print_trace() -> Result<(), Error> {
-    // SAFETY: the trace page follows the smoke page (common/smoke.rs), in DDR
-    // outside both images; we only read it.
-    let trace = unsafe {
-        IoRegion::new(
-            smoke::TRACE_BASE as *mut u8,
-            smoke::TRACE_LEN,
-            PhysMap::Contiguous(smoke::TRACE_BASE as u64),
-            IoAttr::UNCACHED,
-        )
-    }?;
+    let trace = smoke::shared(smoke::TRACE_BASE, smoke::TRACE_LEN)?;
     let mut text = [0u8; 256];
     trace.read_bytes(0, &mut text)?;
     let len = text.iter().position(|b| *b == 0).unwrap_or(text.len());

@@ -18,7 +18,7 @@ use core::fmt::Write as _;
 use core::time::Duration;
 
 use echo_remote::Echo;
-use openamp_metal::{Clock, IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
+use openamp_metal::{Clock, IoAttr, IoRegion, Notify, WaitNotify};
 #[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::heap::BumpHeap;
@@ -50,18 +50,7 @@ resource_table! {
 }
 
 fn main() -> ! {
-    // SAFETY: the shared window is DDR outside this image (see
-    // common/smoke.rs and memory.x), used only by the two cores through
-    // IoRegion accesses.
-    let window = unsafe {
-        IoRegion::new(
-            smoke::WINDOW as *mut u8,
-            smoke::WINDOW_LEN,
-            PhysMap::Contiguous(smoke::WINDOW as u64),
-            IoAttr::UNCACHED,
-        )
-    };
-    let Ok(window) = window else { exit(1) };
+    let Ok(window) = smoke::window() else { exit(1) };
     let mut log = match window.sub_region(smoke::TRACE_BASE - smoke::WINDOW, smoke::TRACE_LEN) {
         Ok(buf) => TraceLog::new(buf),
         Err(_) => exit(1),
@@ -119,7 +108,7 @@ fn doorbell<'a, C: Clock + Sync + 'a>(
         IoRegion::new(
             RPU0_BASE as *mut u8,
             ZynqMpIpi::<C>::REGS_LEN,
-            PhysMap::Contiguous(RPU0_BASE as u64),
+            openamp_metal::PhysMap::Contiguous(RPU0_BASE as u64),
             IoAttr::UNCACHED,
         )
     }?;

@@ -8,7 +8,7 @@ mod smoke;
 use core::fmt::Write as _;
 use core::time::Duration;
 
-use openamp_metal::{IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
+use openamp_metal::{IoAttr, Notify, WaitNotify};
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::machine::zynqmp::TTC_HZ_QEMU;
 use openamp_metal_sys_baremetal::timer::Ttc;
@@ -48,27 +48,9 @@ fn main() -> ! {
 }
 
 fn serve() -> Result<u32, openamp_metal::Error> {
-    // SAFETY: SHM_BASE..+SHM_LEN is DDR that neither image is linked into
-    // (see common/smoke.rs and both memory.x); only the two cores touch it,
-    // through volatile and atomic accesses.
-    let shm = unsafe {
-        IoRegion::new(
-            smoke::SHM_BASE as *mut u8,
-            smoke::SHM_LEN,
-            PhysMap::Contiguous(smoke::SHM_BASE as u64),
-            IoAttr::UNCACHED,
-        )
-    }?;
-    // SAFETY: the trace buffer is the page after the smoke page, declared in
-    // the resource table above and read only by the host.
-    let trace = unsafe {
-        IoRegion::new(
-            smoke::TRACE_BASE as *mut u8,
-            smoke::TRACE_LEN,
-            PhysMap::Contiguous(smoke::TRACE_BASE as u64),
-            IoAttr::UNCACHED,
-        )
-    }?;
+    let shm = smoke::shared(smoke::SHM_BASE, smoke::SHM_LEN)?;
+    // The page after the smoke page, declared in the resource table above.
+    let trace = smoke::shared(smoke::TRACE_BASE, smoke::TRACE_LEN)?;
     let mut log = TraceLog::new(trace);
     let table = R5Table::static_region(IoAttr::UNCACHED).map_err(|_| {
         openamp_metal::Error::InvalidRegion {
