@@ -3,15 +3,17 @@
 use core::time::Duration;
 
 use openamp_metal::{IoRegion, Mutex};
+use openamp_virtio::status::{negotiate, DeviceStatus, STATUS_DRIVER_OK};
 use openamp_virtio::{transport, Transport};
 
+use crate::conventions::{Conventions, NamePadding, Reserved, StatusWrites, JUNK};
 use crate::buffer::{BufferOwner, RxBuffer, TxBuffer, TxInner};
 use crate::endpoint::{BindCallback, EndpointConfig, EndpointId, Slot, NONE};
 use crate::queues::{Buf, HostQueues, Queues, RemoteQueues, RxTok, VRING0, VRING1};
 use crate::wait::Wait;
 use crate::wire::{
-    Header, Name, NsMessage, ADDR_ANY, DEFAULT_BUFFER_SIZE, HEADER_LEN, NS_ADDR, NS_CREATE,
-    NS_DESTROY, NS_MSG_LEN, RESERVED_ADDRS, VIRTIO_RPMSG_F_NS,
+    Header, Name, NsMessage, ADDR_ANY, DEFAULT_BUFFER_SIZE, HEADER_LEN, NAME_LEN, NS_ADDR,
+    NS_CREATE, NS_DESTROY, NS_MSG_LEN, RESERVED_ADDRS, VIRTIO_RPMSG_F_NS,
 };
 use crate::{Error, Result};
 
@@ -47,6 +49,9 @@ pub struct Config {
     pub tx_buffer_size: u32,
     /// Features we accept (host) or are ready to use (remote).
     pub features: u32,
+    /// How we write the points where peers differ; the default is what
+    /// both OpenAMP C and Linux accept.
+    pub conventions: Conventions,
 }
 
 impl Default for Config {
@@ -56,6 +61,7 @@ impl Default for Config {
             rx_buffer_size: DEFAULT_BUFFER_SIZE,
             tx_buffer_size: DEFAULT_BUFFER_SIZE,
             features: VIRTIO_RPMSG_F_NS,
+            conventions: Conventions::OURS,
         }
     }
 }
@@ -155,6 +161,7 @@ pub struct RpmsgDevice<
     max_payload: usize,
     /// How long a blocking receive polls the rings before sleeping.
     spin_ns: u64,
+    conventions: Conventions,
     bind: Option<BindCallback<'cb>>,
     inner: Mutex<Inner<'a, 'cb, N, E>>,
 }
@@ -166,17 +173,26 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
     /// buffer pool (receive buffers first, then transmit buffers), offers
     /// every receive buffer, and only then sets DRIVER_OK.
     pub fn new_host(transport: T, wait: W, config: Config) -> Result<Self> {
-        let features = transport::driver_start(&transport, config.features)?;
+        let conv = config.conventions;
+        let features = match conv.status {
+            StatusWrites::Stepwise => transport::driver_start(&transport, config.features)?,
+            StatusWrites::DriverOkOnly => {
+                // OpenAMP C's host: features first, then DRIVER_OK alone.
+                let f = negotiate(transport.device_features()?, config.features);
+                transport.set_driver_features(f)?;
+                f
+            }
+        };
         let rings = Self::rings(&transport, features)?;
         let pool = transport.buffers()?;
-        let queues =
-            match HostQueues::new(rings, pool, config.rx_buffer_size, config.tx_buffer_size) {
-                Ok(q) => q,
-                Err(e) => {
-                    let _ = transport::driver_fail(&transport);
-                    return Err(e);
-                }
-            };
+        let sizes = (config.rx_buffer_size, config.tx_buffer_size);
+        let queues = match HostQueues::new(rings, pool, sizes.0, sizes.1, conv) {
+            Ok(q) => q,
+            Err(e) => {
+                let _ = transport::driver_fail(&transport);
+                return Err(e);
+            }
+        };
         let max_payload = (config.tx_buffer_size as usize - HEADER_LEN).min(usize::from(u16::MAX));
         let dev = Self::assemble(
             transport,
@@ -186,8 +202,14 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             features,
             max_payload,
             Queues::Host(queues),
+            conv,
         );
-        transport::driver_ready(&dev.transport)?;
+        match conv.status {
+            StatusWrites::Stepwise => transport::driver_ready(&dev.transport)?,
+            StatusWrites::DriverOkOnly => dev
+                .transport
+                .set_status(DeviceStatus(STATUS_DRIVER_OK))?,
+        }
         // The remote may already wait for its first buffers.
         dev.transport.notify(VRING0)?;
         Ok(dev)
@@ -212,7 +234,8 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         };
         let rings = Self::rings(&transport, features)?;
         let buffers = transport.buffers()?;
-        let queues = Queues::Remote(RemoteQueues::new(rings, buffers)?);
+        let conv = config.conventions;
+        let queues = Queues::Remote(RemoteQueues::new(rings, buffers, conv)?);
         // Buffers come from the host; their size is learnt per buffer.
         let max_payload = usize::from(u16::MAX);
         Ok(Self::assemble(
@@ -223,6 +246,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             features,
             max_payload,
             queues,
+            conv,
         ))
     }
 
@@ -248,6 +272,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         features: u32,
         max_payload: usize,
         queues: Queues<'a, N>,
+        conventions: Conventions,
     ) -> Self {
         let mut free = [0u16; N];
         for (i, f) in free.iter_mut().enumerate() {
@@ -261,6 +286,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             features,
             max_payload,
             spin_ns: DEFAULT_SPIN.as_nanos() as u64,
+            conventions,
             bind: None,
             inner: Mutex::new(Inner {
                 queues,
@@ -388,9 +414,12 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 addr,
                 flags: NS_CREATE,
             };
-            if let Err(e) =
-                self.send_raw_timeout(addr, NS_ADDR, &msg.to_bytes(), DEFAULT_SEND_TIMEOUT)
-            {
+            if let Err(e) = self.send_raw_timeout(
+                addr,
+                NS_ADDR,
+                &self.ns_bytes(&msg),
+                DEFAULT_SEND_TIMEOUT,
+            ) {
                 let _ = self.forget(id);
                 return Err(e);
             }
@@ -410,9 +439,22 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 addr,
                 flags: NS_DESTROY,
             };
-            self.send_raw_timeout(addr, NS_ADDR, &msg.to_bytes(), DEFAULT_SEND_TIMEOUT)?;
+            self.send_raw_timeout(addr, NS_ADDR, &self.ns_bytes(&msg), DEFAULT_SEND_TIMEOUT)?;
         }
         Ok(())
+    }
+
+    /// A name-service message as we send it: NUL-padded, or with bytes
+    /// after the NUL as OpenAMP C leaves them.
+    fn ns_bytes(&self, msg: &NsMessage) -> [u8; NS_MSG_LEN] {
+        let mut b = msg.to_bytes();
+        if self.conventions.name_padding == NamePadding::Junk {
+            let after = msg.name.trimmed().len() + 1;
+            for (dst, junk) in b[after.min(NAME_LEN)..NAME_LEN].iter_mut().zip(JUNK) {
+                *dst = junk;
+            }
+        }
+        b
     }
 
     fn forget(&self, ep: EndpointId) -> Result<(Name, u32)> {
@@ -432,7 +474,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             while at != NONE {
                 at = match inner.take_held(at) {
                     Some(h) => {
-                        let _ = inner.queues.return_rx(h.tok);
+                        let _ = inner.queues.return_rx(h.tok, HEADER_LEN + usize::from(h.len));
                         h.next
                     }
                     None => NONE,
@@ -570,10 +612,15 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         dst: u32,
         len: usize,
     ) -> Result<[bool; 2]> {
+        let reserved = match self.conventions.reserved {
+            Reserved::Zero => 0,
+            // OpenAMP C: a descriptor index and a hold count.
+            Reserved::Junk => u32::from_le_bytes(JUNK),
+        };
         let header = Header {
             src,
             dst,
-            reserved: 0,
+            reserved,
             len: len as u16,
             flags: 0,
         };
@@ -687,7 +734,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             .now_ns()
             .saturating_add(self.spin_ns)
             .min(deadline);
-        {
+        if self.conventions.suppress_kicks {
             let mut inner = self.inner.lock();
             if !inner.rx_kicks_off {
                 inner.queues.set_rx_kicks(false)?;
@@ -776,21 +823,28 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             let mut bad = 0;
             let taken = inner.queues.take_rx(&mut bad);
             inner.stats.dropped_malformed += u64::from(bad);
-            let Some((tok, buf)) = taken? else { break };
+            let Some((tok, buf, filled)) = taken? else {
+                break;
+            };
             let mut raw = [0u8; HEADER_LEN];
             self.buffers.read_bytes(buf.offset, &mut raw)?;
             let header = Header::from_bytes(&raw);
             let len = usize::from(header.len);
-            if len > buf.cap as usize - HEADER_LEN {
+            // The message must fit in the buffer and in what the peer says
+            // it filled (Linux's rule; OpenAMP C reports the whole buffer).
+            let room = (buf.cap.min(filled) as usize).saturating_sub(HEADER_LEN);
+            if len > room || (filled as usize) < HEADER_LEN {
                 openamp_metal::warn!(
-                    "rpmsg: dropped a message claiming {} bytes in a {}-byte buffer",
+                    "rpmsg: dropped a message claiming {} bytes in a {}-byte buffer ({} filled)",
                     len,
-                    buf.cap
+                    buf.cap,
+                    filled
                 );
                 inner.stats.dropped_malformed += 1;
-                inner.queues.return_rx(tok)?;
+                inner.queues.return_rx(tok, 0)?;
                 continue;
             }
+            let msg_len = HEADER_LEN + len;
             if header.dst == NS_ADDR && self.name_service() {
                 if len == NS_MSG_LEN {
                     let mut b = [0u8; NS_MSG_LEN];
@@ -798,7 +852,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                     inner.name_service(NsMessage::from_bytes(&b), self.bind.is_some(), after);
                 }
                 inner.stats.name_service += 1;
-                inner.queues.return_rx(tok)?;
+                inner.queues.return_rx(tok, msg_len)?;
                 continue;
             }
             let Some(index) = inner
@@ -812,13 +866,13 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                     header.dst
                 );
                 inner.stats.dropped_unknown_addr += 1;
-                inner.queues.return_rx(tok)?;
+                inner.queues.return_rx(tok, msg_len)?;
                 continue;
             };
             let Some(held) = inner.alloc_held() else {
                 // Cannot happen: there are as many held slots as ring
                 // entries. Give the buffer back rather than lose track of it.
-                inner.queues.return_rx(tok)?;
+                inner.queues.return_rx(tok, msg_len)?;
                 continue;
             };
             inner.held[usize::from(held)] = Some(Held {
@@ -1125,7 +1179,11 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> 
         {
             let mut inner = self.inner.lock();
             if let Some(h) = inner.take_held(held) {
-                if inner.queues.return_rx(h.tok).is_ok() {
+                if inner
+                    .queues
+                    .return_rx(h.tok, HEADER_LEN + usize::from(h.len))
+                    .is_ok()
+                {
                     after.kicks = inner.queues.kicks().unwrap_or([false; 2]);
                 }
             }

@@ -50,11 +50,18 @@ pub enum Error {
         /// The endpoint's own address.
         addr: u32,
     },
-    /// An endpoint name is longer than the 32 bytes the wire carries.
-    #[error("endpoint name of {len} bytes is longer than 32")]
+    /// An endpoint name is longer than 31 bytes (the wire carries 32, and
+    /// Linux keeps 31 and a NUL).
+    #[error("endpoint name of {len} bytes is longer than 31")]
     NameTooLong {
         /// The name's length.
         len: usize,
+    },
+    /// An endpoint name contains a NUL byte, which would end it early.
+    #[error("endpoint name has a NUL byte at {at}")]
+    NameHasNul {
+        /// Where the NUL is.
+        at: usize,
     },
     /// The peer went away or restarted: its status lost DRIVER_OK, it asked
     /// for a reset, or its notification channel closed. The device must be

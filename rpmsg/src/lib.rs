@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 mod buffer;
+pub mod conventions;
 mod device;
 mod endpoint;
 mod error;
@@ -13,6 +14,7 @@ mod wait;
 pub mod wire;
 
 pub use buffer::{RxBuffer, TxBuffer};
+pub use conventions::Conventions;
 pub use device::{Config, Role, RpmsgDevice, RpmsgOps, Stats, DEFAULT_SEND_TIMEOUT, DEFAULT_SPIN};
 pub use endpoint::{BindCallback, Callback, EndpointConfig, EndpointId, UnbindCallback};
 pub use error::Error;

@@ -9,6 +9,7 @@
 use openamp_metal::{IoRegion, NoCache};
 use openamp_virtio::{Chain, DeviceQueue, DriverQueue, QueueConfig, Segment};
 
+use crate::conventions::{Conventions, TxDescriptorLen, TxReuse, UsedLen};
 use crate::wire::HEADER_LEN;
 use crate::{Error, Result};
 
@@ -53,6 +54,7 @@ pub(crate) struct HostQueues<'a, const N: usize> {
     tx_base: usize,
     tx_size: u32,
     tx_count: usize,
+    conv: Conventions,
 }
 
 /// Remote side: two device queues and transmit chains taken but not used.
@@ -61,6 +63,7 @@ pub(crate) struct RemoteQueues<'a, const N: usize> {
     tx: DeviceQueue<'a, N, NoCache>,
     spare: [Option<Chain>; N],
     spare_len: usize,
+    used_len: UsedLen,
 }
 
 /// The queues of either role.
@@ -78,6 +81,7 @@ impl<'a, const N: usize> HostQueues<'a, N> {
         pool: IoRegion<'a>,
         rx_size: u32,
         tx_size: u32,
+        conv: Conventions,
     ) -> Result<Self> {
         let [(ring0, cfg0), (ring1, cfg1)] = rings;
         for size in [rx_size, tx_size] {
@@ -104,7 +108,9 @@ impl<'a, const N: usize> HostQueues<'a, N> {
         let mut tx = DriverQueue::new(ring1, pool, cfg1, NoCache)?;
         // Nobody needs to hear when the remote has consumed what we sent: we
         // reclaim transmit buffers when we need one (as OpenAMP does).
-        tx.disable_interrupts()?;
+        if conv.suppress_kicks {
+            tx.disable_interrupts()?;
+        }
         pool.fill(0, rx_count * rx_size as usize, 0)?;
         for i in 0..rx_count {
             rx.add_inbuf(Segment {
@@ -126,6 +132,7 @@ impl<'a, const N: usize> HostQueues<'a, N> {
             tx_base,
             tx_size,
             tx_count,
+            conv,
         })
     }
 
@@ -152,19 +159,47 @@ impl<'a, const N: usize> RemoteQueues<'a, N> {
     pub(crate) fn new(
         rings: [(IoRegion<'a>, QueueConfig); 2],
         buffers: IoRegion<'a>,
+        conv: Conventions,
     ) -> Result<Self> {
         let [(ring0, cfg0), (ring1, cfg1)] = rings;
         let mut tx = DeviceQueue::new(ring0, buffers, cfg0, NoCache)?;
         let rx = DeviceQueue::new(ring1, buffers, cfg1, NoCache)?;
         // We take the host's empty buffers when we send; it need not kick us
         // when it offers more (OpenAMP's remote does the same).
-        tx.disable_notifications()?;
+        if conv.suppress_kicks {
+            tx.disable_notifications()?;
+        }
         Ok(RemoteQueues {
             rx,
             tx,
             spare: [None; N],
             spare_len: 0,
+            used_len: conv.used_len,
         })
+    }
+
+    /// The used `len` to report for `chain`, which held a message of
+    /// `msg_len` bytes (header included; 0 if unknown). `sent` says whether
+    /// we wrote the message (vring0) or read it (vring1).
+    fn reported_len(&self, chain: &Chain, msg_len: u32, sent: bool) -> u32 {
+        match self.used_len {
+            // OpenAMP C's host reuses this value as the buffer's size.
+            UsedLen::Descriptor => chain.readable.saturating_add(chain.writable),
+            UsedLen::Written if !sent => 0,
+            UsedLen::Written | UsedLen::Message => msg_len,
+        }
+    }
+
+    /// Returns a chain of vring1 that we consumed.
+    fn return_consumed(&mut self, chain: &Chain, msg_len: u32) -> Result<()> {
+        let reported = self.reported_len(chain, msg_len, false);
+        Ok(self.rx.push_used_reporting(chain, 0, reported)?)
+    }
+
+    /// Returns a chain of vring0 that we did not send in.
+    fn return_unsent(&mut self, chain: &Chain) -> Result<()> {
+        let reported = self.reported_len(chain, 0, false);
+        Ok(self.tx.push_used_reporting(chain, 0, reported)?)
     }
 
     fn first_segment(
@@ -183,49 +218,59 @@ impl<'a, const N: usize> RemoteQueues<'a, N> {
 }
 
 impl<'a, const N: usize> Queues<'a, N> {
-    /// The next received buffer, if any. Malformed chains from the peer are
-    /// given back at once and counted in `bad`.
-    pub(crate) fn take_rx(&mut self, bad: &mut u32) -> Result<Option<(RxTok, Buf)>> {
+    /// The next received buffer, if any, and how many of its bytes the peer
+    /// says it filled (a message must fit in those). Malformed chains from
+    /// the peer are given back at once and counted in `bad`.
+    pub(crate) fn take_rx(&mut self, bad: &mut u32) -> Result<Option<(RxTok, Buf, u32)>> {
         match self {
             Queues::Host(h) => Ok(h.rx.pop_used()?.map(|u| {
-                (
-                    RxTok::Host(u.head),
-                    Buf {
-                        offset: u.head.offset,
-                        cap: u.head.len,
-                    },
-                )
+                let buf = Buf {
+                    offset: u.head.offset,
+                    cap: u.head.len,
+                };
+                // Linux refuses a message longer than the used `len`; an
+                // OpenAMP C remote reports the whole buffer.
+                (RxTok::Host(u.head), buf, u.reported_len)
             })),
             Queues::Remote(r) => loop {
                 let Some(chain) = r.rx.pop_avail()? else {
                     return Ok(None);
                 };
                 match RemoteQueues::first_segment(&r.rx, &chain, false)? {
-                    Some(buf) => return Ok(Some((RxTok::Remote(chain), buf))),
+                    // The host's descriptor bounds its message (Linux writes
+                    // the message size there, OpenAMP C the buffer size).
+                    Some(buf) => return Ok(Some((RxTok::Remote(chain), buf, buf.cap))),
                     None => {
                         *bad += 1;
-                        r.rx.push_used(&chain, 0)?;
+                        r.return_consumed(&chain, 0)?;
                     }
                 }
             },
         }
     }
 
-    /// Gives a received buffer back to the peer.
-    pub(crate) fn return_rx(&mut self, tok: RxTok) -> Result<()> {
+    /// Gives a received buffer back to the peer; it held a message of
+    /// `msg_len` bytes, header included (0 if it was not read).
+    pub(crate) fn return_rx(&mut self, tok: RxTok, msg_len: usize) -> Result<()> {
         match (self, tok) {
-            (Queues::Host(h), RxTok::Host(seg)) => h.rx.add_inbuf(seg).map(|_| ()),
-            (Queues::Remote(r), RxTok::Remote(chain)) => r.rx.push_used(&chain, 0),
+            (Queues::Host(h), RxTok::Host(seg)) => {
+                h.rx.add_inbuf(seg)?;
+                Ok(())
+            }
+            (Queues::Remote(r), RxTok::Remote(chain)) => {
+                r.return_consumed(&chain, u32::try_from(msg_len).unwrap_or(u32::MAX))
+            }
             _ => Ok(()),
         }
-        .map_err(Error::from)
     }
 
     /// A free transmit buffer, if any.
     pub(crate) fn take_tx(&mut self, bad: &mut u32) -> Result<Option<(TxTok, Buf)>> {
         match self {
             Queues::Host(h) => {
-                if h.tx_free_len == 0 {
+                // OpenAMP C's host takes a returned buffer before a fresh
+                // one; we go to the used ring only when we run out.
+                if h.tx_free_len == 0 || h.conv.tx_reuse == TxReuse::ReturnedFirst {
                     h.reclaim()?;
                 }
                 if h.tx_free_len == 0 {
@@ -254,7 +299,7 @@ impl<'a, const N: usize> Queues<'a, N> {
                     Some(buf) => return Ok(Some((TxTok::Remote(chain), buf))),
                     None => {
                         *bad += 1;
-                        r.tx.push_used(&chain, 0)?;
+                        r.return_unsent(&chain)?;
                     }
                 }
             },
@@ -265,13 +310,21 @@ impl<'a, const N: usize> Queues<'a, N> {
     pub(crate) fn send_tx(&mut self, tok: TxTok, buf: Buf, len: u32) -> Result<()> {
         match (self, tok) {
             (Queues::Host(h), TxTok::Host(_)) => {
+                let len = match h.conv.tx_descriptor_len {
+                    // An OpenAMP C remote takes a buffer's size from this.
+                    TxDescriptorLen::WholeBuffer => buf.cap,
+                    TxDescriptorLen::Message => len,
+                };
                 h.tx.add_outbuf(Segment {
                     offset: buf.offset,
                     len,
                 })
                 .map(|_| ())
             }
-            (Queues::Remote(r), TxTok::Remote(chain)) => r.tx.push_used(&chain, len),
+            (Queues::Remote(r), TxTok::Remote(chain)) => {
+                let reported = r.reported_len(&chain, len, true);
+                r.tx.push_used_reporting(&chain, len, reported)
+            }
             _ => Ok(()),
         }
         .map_err(Error::from)
@@ -345,13 +398,13 @@ mod tests {
         ];
         let pool = r.sub_region(0x800, 8 * 64 - 1).unwrap();
         assert!(matches!(
-            HostQueues::<4>::new(rings, pool, 64, 64),
+            HostQueues::<4>::new(rings, pool, 64, 64, Conventions::OURS),
             Err(Error::InvalidConfig { .. })
         ));
         let pool = r.sub_region(0x800, 8 * 64).unwrap();
-        assert!(HostQueues::<4>::new(rings, pool, 64, 64).is_ok());
+        assert!(HostQueues::<4>::new(rings, pool, 64, 64, Conventions::OURS).is_ok());
         assert!(matches!(
-            HostQueues::<4>::new(rings, pool, 16, 64),
+            HostQueues::<4>::new(rings, pool, 16, 64, Conventions::OURS),
             Err(Error::InvalidConfig { .. })
         ));
     }

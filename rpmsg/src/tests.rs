@@ -681,3 +681,96 @@ fn a_spinning_receiver_is_not_kicked() {
     host.send(h, b"loud").unwrap();
     assert_eq!(device_end.take_kicks(1).unwrap(), 1);
 }
+
+/// The name-service CREATE that OpenAMP's C echo remote sent, as it lies in
+/// `vectors/c-remote-ns.shm` (with leftover bytes after the name's NUL).
+fn c_remote_announcement() -> [u8; wire::NS_MSG_LEN] {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/c-remote-ns.shm");
+    let image = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = Header::from_bytes(image[0x10000..0x10010].try_into().unwrap());
+    assert_eq!((header.src, header.dst, header.len), (0x400, 53, 40));
+    let body: [u8; wire::NS_MSG_LEN] = image[0x10010..0x10038].try_into().unwrap();
+    assert_ne!(body[27..30], [0, 0, 0], "the image's junk after the NUL");
+    body
+}
+
+/// Sends `body` from the remote as address 0x400 to the name service, the
+/// way OpenAMP's C remote did.
+fn announce_raw(remote: &Dev<'_, '_>, body: &[u8]) {
+    let ep = remote
+        .create_endpoint(EndpointConfig::anonymous().addr(0x400))
+        .unwrap();
+    let mut tx = remote.try_alloc_tx().unwrap();
+    tx.write_at(0, body).unwrap();
+    tx.send_to(ep, wire::NS_ADDR, body.len()).unwrap();
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_host_binds_to_openamp_c_remote_announcement() {
+    let body = c_remote_announcement();
+    let ns = NsMessage::from_bytes(&body);
+    assert_eq!(ns.name, Name::new("rpmsg-openamp-demo-channel").unwrap());
+    // The endpoint exists before the announcement arrives.
+    let mut mem = memory();
+    let (host, remote) = pair(region(&mut mem));
+    let h = host
+        .create_endpoint(EndpointConfig::named("rpmsg-openamp-demo-channel").unwrap())
+        .unwrap();
+    announce_raw(&remote, &body);
+    host.poll().unwrap();
+    assert_eq!(host.dest(h).unwrap(), 0x400);
+    // The endpoint is created after the announcement arrived.
+    let mut mem = memory();
+    let (host, remote) = pair(region(&mut mem));
+    announce_raw(&remote, &body);
+    host.poll().unwrap();
+    let h = host
+        .create_endpoint(EndpointConfig::named("rpmsg-openamp-demo-channel").unwrap())
+        .unwrap();
+    assert_eq!(host.dest(h).unwrap(), 0x400);
+    // A different name with the same prefix does not bind.
+    let other = host
+        .create_endpoint(EndpointConfig::named("rpmsg-openamp-demo-channe").unwrap())
+        .unwrap();
+    assert_eq!(host.dest(other).unwrap(), ADDR_ANY);
+}
+
+/// The used element at `slot` of queue `q`, and the `len` of descriptor `d`,
+/// read from ring memory the way a C peer would see them.
+fn raw_ring(r: IoRegion<'_>, q: u16, slot: u16, d: u16) -> ((u32, u32), u32) {
+    let lb = Loopback::new(r, NUM, 16, 2).unwrap();
+    let ring = lb.device().vring(q).unwrap().ring;
+    let l = openamp_virtio::VringLayout::new(NUM, 16).unwrap();
+    let used = l.used_ring_offset(slot);
+    let elem = (ring.read_u32(used).unwrap(), ring.read_u32(used + 4).unwrap());
+    (elem, ring.read_u32(l.desc_offset(d) + 8).unwrap())
+}
+
+/// OpenAMP C's host takes a returned transmit buffer's used `len` as its
+/// size, and its remote takes a buffer's size from the descriptor: both
+/// must hold the whole buffer.
+#[test]
+fn buffers_go_back_with_their_whole_length() {
+    let mut mem = memory();
+    let r = region(&mut mem);
+    let (host, remote) = pair(r);
+    let h = host
+        .create_endpoint(EndpointConfig::anonymous().dest(1024))
+        .unwrap();
+    let rm = remote
+        .create_endpoint(EndpointConfig::anonymous().addr(1024))
+        .unwrap();
+    host.send(h, b"ping").unwrap();
+    let (_, got) = recv_bytes(&remote, rm);
+    assert_eq!(got, b"ping");
+    // vring1: the host's transmit descriptor and the remote's used element.
+    let ((id, len), desc_len) = raw_ring(r, 1, 0, 0);
+    assert_eq!(desc_len, 512, "transmit descriptors hold the whole buffer");
+    assert_eq!((id, len), (0, 512), "a consumed buffer is returned whole");
+    remote.try_send_to(rm, host.addr(h).unwrap(), b"pong").unwrap();
+    assert_eq!(recv_bytes(&host, h).1, b"pong");
+    // vring0: the remote sent in the host's first receive buffer.
+    let ((id, len), desc_len) = raw_ring(r, 0, 0, 0);
+    assert_eq!((id, len, desc_len), (0, 512, 512));
+}

@@ -64,26 +64,48 @@ impl Header {
     }
 }
 
-/// An endpoint name as the wire carries it: up to 32 bytes, NUL-padded.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+/// An endpoint name as the wire carries it: 32 bytes, the name being the
+/// bytes before the first NUL (all 32 if there is none).
+///
+/// Two names are equal when their bytes before the first NUL are: OpenAMP C
+/// leaves arbitrary bytes after the NUL of the names it announces, and both
+/// OpenAMP and Linux compare names only up to it. A decoded name is kept
+/// normalized (zeros after the NUL), so the junk never travels further.
+#[derive(Clone, Copy, Default)]
 pub struct Name([u8; NAME_LEN]);
 
 impl Name {
     /// The empty name (an endpoint that is never announced).
     pub const EMPTY: Name = Name([0; NAME_LEN]);
 
-    /// A name from a string of at most 32 bytes.
+    /// A name from a string of at most 31 bytes, without NUL.
+    ///
+    /// 31, not 32: Linux keeps 31 name bytes and a NUL, so a 32-byte name
+    /// would be cut there and never match on a Linux peer.
     pub fn new(name: &str) -> Result<Self, crate::Error> {
         let b = name.as_bytes();
-        if b.len() > NAME_LEN {
+        if b.len() >= NAME_LEN {
             return Err(crate::Error::NameTooLong { len: b.len() });
+        }
+        if let Some(at) = b.iter().position(|c| *c == 0) {
+            return Err(crate::Error::NameHasNul { at });
         }
         let mut n = [0u8; NAME_LEN];
         n[..b.len()].copy_from_slice(b);
         Ok(Name(n))
     }
 
-    /// The raw 32 bytes.
+    /// A name as a peer sent it: the bytes before the first NUL, the rest
+    /// zeroed. A name of 32 bytes without NUL is kept whole (legal on the
+    /// wire for OpenAMP).
+    pub fn from_wire(raw: &[u8; NAME_LEN]) -> Self {
+        let mut n = [0u8; NAME_LEN];
+        let end = raw.iter().position(|b| *b == 0).unwrap_or(NAME_LEN);
+        n[..end].copy_from_slice(&raw[..end]);
+        Name(n)
+    }
+
+    /// The raw 32 bytes, NUL-padded.
     pub fn as_bytes(&self) -> &[u8; NAME_LEN] {
         &self.0
     }
@@ -99,6 +121,14 @@ impl Name {
         self.0[0] == 0
     }
 }
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.trimmed() == other.trimmed()
+    }
+}
+
+impl Eq for Name {}
 
 impl core::fmt::Debug for Name {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -137,7 +167,7 @@ impl NsMessage {
         name.copy_from_slice(&b[..NAME_LEN]);
         let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         NsMessage {
-            name: Name(name),
+            name: Name::from_wire(&name),
             addr: word(NAME_LEN),
             flags: word(NAME_LEN + 4),
         }
@@ -168,12 +198,33 @@ mod tests {
         let n = Name::new("rpmsg-openamp-demo-channel").unwrap();
         assert_eq!(n.trimmed(), b"rpmsg-openamp-demo-channel");
         assert_eq!(n.as_bytes()[26..], [0; 6]);
-        assert!(Name::new(&"x".repeat(32)).is_ok());
+        assert!(Name::new(&"x".repeat(31)).is_ok());
+        // Linux would cut a 32-byte name to 31: refused, like longer ones.
+        assert_eq!(
+            Name::new(&"x".repeat(32)),
+            Err(crate::Error::NameTooLong { len: 32 })
+        );
         assert_eq!(
             Name::new(&"x".repeat(33)),
             Err(crate::Error::NameTooLong { len: 33 })
         );
+        assert_eq!(Name::new("a\0b"), Err(crate::Error::NameHasNul { at: 1 }));
         assert!(Name::EMPTY.is_empty());
+    }
+
+    #[test]
+    fn names_compare_up_to_the_first_nul() {
+        let mut raw = [0u8; NAME_LEN];
+        raw[..3].copy_from_slice(b"abc");
+        raw[4..7].copy_from_slice(&[0x15, 0xAD, 0x55]);
+        let junk = Name::from_wire(&raw);
+        assert_eq!(junk, Name::new("abc").unwrap());
+        assert_ne!(junk, Name::new("abcd").unwrap());
+        // Normalized: the junk is gone from the bytes we keep.
+        assert_eq!(junk.as_bytes(), Name::new("abc").unwrap().as_bytes());
+        // 32 bytes without NUL: legal from a peer, kept whole.
+        let full = Name::from_wire(&[b'x'; NAME_LEN]);
+        assert_eq!(full.trimmed().len(), NAME_LEN);
     }
 
     #[test]

@@ -428,15 +428,34 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
     /// writable buffers hold data. Fails, changing nothing, if we do not hold
     /// the chain or `written` exceeds its writable capacity.
     pub fn push_used(&mut self, chain: &Chain, written: u32) -> Result<()> {
+        self.push_used_reporting(chain, written, written)
+    }
+
+    /// Like [`push_used`](Self::push_used), but writes `reported` as the used
+    /// `len` while making only the first `written` writable bytes visible.
+    ///
+    /// OpenAMP's C remote reports a returned buffer's whole descriptor
+    /// length, even for a buffer it only read, and OpenAMP's C host takes
+    /// that value as the buffer's size when it reuses it; a device meeting
+    /// such a driver reports the chain's length here. `reported` may be at
+    /// most the chain's total length (readable and writable bytes).
+    pub fn push_used_reporting(
+        &mut self,
+        chain: &Chain,
+        written: u32,
+        reported: u32,
+    ) -> Result<()> {
         self.check_usable()?;
         let count = self.held_len(chain.head)?;
-        let mut capacity: u32 = 0;
+        // From our own records of the chain, not from the caller's token.
+        let (mut capacity, mut total) = (0u32, 0u32);
         let mut d = chain.head;
         for _ in 0..count {
             let h = self.held[usize::from(d)];
             if h.writable {
                 capacity = capacity.saturating_add(h.len);
             }
+            total = total.saturating_add(h.len);
             d = h.next;
         }
         if written > capacity {
@@ -444,6 +463,13 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
                 id: chain.head,
                 len: written,
                 capacity,
+            });
+        }
+        if reported > total {
+            return Err(Error::WrittenTooLarge {
+                id: chain.head,
+                len: reported,
+                capacity: total,
             });
         }
         // Write back what we wrote, then release the descriptors.
@@ -463,7 +489,7 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
         let l = self.ring.layout;
         let slot = self.used_idx & l.mask();
         self.ring
-            .write_used(&self.cache, slot, u32::from(chain.head), written)?;
+            .write_used(&self.cache, slot, u32::from(chain.head), reported)?;
         self.used_idx = self.used_idx.wrapping_add(1);
         // Release: the used element and the buffer contents written before
         // it are visible to a driver that acquires this index.
