@@ -31,6 +31,10 @@ pub struct Conventions {
     pub suppress_kicks: bool,
     /// Host: which transmit buffer is used next.
     pub tx_reuse: TxReuse,
+    /// Host: take a returned transmit buffer's size from the used `len` the
+    /// remote wrote, as OpenAMP C's host does (so a remote that returns
+    /// `len` 0 leaves it no room at all). Off, the size is our own.
+    pub tx_size_from_used_len: bool,
 }
 
 impl Default for Conventions {
@@ -50,12 +54,13 @@ impl Conventions {
         status: StatusWrites::Stepwise,
         suppress_kicks: true,
         tx_reuse: TxReuse::FreshFirst,
+        tx_size_from_used_len: false,
     };
 
     /// OpenAMP C (v2025.10.0) in either role: leftover bytes after a name's
     /// NUL, the descriptor index in `reserved`, whole-buffer descriptor and
     /// used lengths, DRIVER_OK written alone, returned transmit buffers
-    /// reused before fresh ones.
+    /// reused before fresh ones, with their used `len` as their size.
     pub const OPENAMP_C: Conventions = Conventions {
         name_padding: NamePadding::Junk,
         reserved: Reserved::Junk,
@@ -64,6 +69,7 @@ impl Conventions {
         status: StatusWrites::DriverOkOnly,
         suppress_kicks: true,
         tx_reuse: TxReuse::ReturnedFirst,
+        tx_size_from_used_len: true,
     };
 
     /// Linux's `virtio_rpmsg_bus` (a host only): NUL-padded names, message
@@ -77,6 +83,7 @@ impl Conventions {
         status: StatusWrites::Stepwise,
         suppress_kicks: true,
         tx_reuse: TxReuse::FreshFirst,
+        tx_size_from_used_len: false,
     };
 }
 

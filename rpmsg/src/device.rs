@@ -6,8 +6,8 @@ use openamp_metal::{IoRegion, Mutex};
 use openamp_virtio::status::{negotiate, DeviceStatus, STATUS_DRIVER_OK};
 use openamp_virtio::{transport, Transport};
 
-use crate::conventions::{Conventions, NamePadding, Reserved, StatusWrites, JUNK};
 use crate::buffer::{BufferOwner, RxBuffer, TxBuffer, TxInner};
+use crate::conventions::{Conventions, NamePadding, Reserved, StatusWrites, JUNK};
 use crate::endpoint::{BindCallback, EndpointConfig, EndpointId, Slot, NONE};
 use crate::queues::{Buf, HostQueues, Queues, RemoteQueues, RxTok, VRING0, VRING1};
 use crate::wait::Wait;
@@ -194,7 +194,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             }
         };
         let max_payload = (config.tx_buffer_size as usize - HEADER_LEN).min(usize::from(u16::MAX));
-        let dev = Self::assemble(
+        let mut dev = Self::assemble(
             transport,
             wait,
             pool,
@@ -202,13 +202,13 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             features,
             max_payload,
             Queues::Host(queues),
-            conv,
         );
+        dev.conventions = conv;
         match conv.status {
             StatusWrites::Stepwise => transport::driver_ready(&dev.transport)?,
-            StatusWrites::DriverOkOnly => dev
-                .transport
-                .set_status(DeviceStatus(STATUS_DRIVER_OK))?,
+            StatusWrites::DriverOkOnly => {
+                dev.transport.set_status(DeviceStatus(STATUS_DRIVER_OK))?
+            }
         }
         // The remote may already wait for its first buffers.
         dev.transport.notify(VRING0)?;
@@ -238,7 +238,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         let queues = Queues::Remote(RemoteQueues::new(rings, buffers, conv)?);
         // Buffers come from the host; their size is learnt per buffer.
         let max_payload = usize::from(u16::MAX);
-        Ok(Self::assemble(
+        let mut dev = Self::assemble(
             transport,
             wait,
             buffers,
@@ -246,8 +246,9 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             features,
             max_payload,
             queues,
-            conv,
-        ))
+        );
+        dev.conventions = conv;
+        Ok(dev)
     }
 
     fn rings(t: &T, features: u32) -> Result<[(IoRegion<'a>, openamp_virtio::QueueConfig); 2]> {
@@ -272,7 +273,6 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         features: u32,
         max_payload: usize,
         queues: Queues<'a, N>,
-        conventions: Conventions,
     ) -> Self {
         let mut free = [0u16; N];
         for (i, f) in free.iter_mut().enumerate() {
@@ -286,7 +286,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             features,
             max_payload,
             spin_ns: DEFAULT_SPIN.as_nanos() as u64,
-            conventions,
+            conventions: Conventions::OURS,
             bind: None,
             inner: Mutex::new(Inner {
                 queues,
@@ -414,12 +414,9 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 addr,
                 flags: NS_CREATE,
             };
-            if let Err(e) = self.send_raw_timeout(
-                addr,
-                NS_ADDR,
-                &self.ns_bytes(&msg),
-                DEFAULT_SEND_TIMEOUT,
-            ) {
+            if let Err(e) =
+                self.send_raw_timeout(addr, NS_ADDR, &self.ns_bytes(&msg), DEFAULT_SEND_TIMEOUT)
+            {
                 let _ = self.forget(id);
                 return Err(e);
             }
@@ -474,7 +471,9 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             while at != NONE {
                 at = match inner.take_held(at) {
                     Some(h) => {
-                        let _ = inner.queues.return_rx(h.tok, HEADER_LEN + usize::from(h.len));
+                        let _ = inner
+                            .queues
+                            .return_rx(h.tok, HEADER_LEN + usize::from(h.len));
                         h.next
                     }
                     None => NONE,

@@ -51,6 +51,9 @@ pub(crate) struct HostQueues<'a, const N: usize> {
     tx: DriverQueue<'a, N, NoCache>,
     tx_free: [u16; N],
     tx_free_len: usize,
+    /// Payload room of each transmit buffer: the whole buffer, unless
+    /// `tx_size_from_used_len` takes it from the remote's used `len`.
+    tx_room: [u16; N],
     tx_base: usize,
     tx_size: u32,
     tx_count: usize,
@@ -129,6 +132,8 @@ impl<'a, const N: usize> HostQueues<'a, N> {
             tx,
             tx_free,
             tx_free_len: tx_count,
+            // Checked above: tx_size - HEADER_LEN fits in a u16.
+            tx_room: [(tx_size as usize - HEADER_LEN) as u16; N],
             tx_base,
             tx_size,
             tx_count,
@@ -148,6 +153,13 @@ impl<'a, const N: usize> HostQueues<'a, N> {
             if let Some(index) = index.filter(|i| *i < self.tx_count && self.tx_free_len < N) {
                 self.tx_free[self.tx_free_len] = index as u16;
                 self.tx_free_len += 1;
+                if self.conv.tx_size_from_used_len {
+                    // What OpenAMP C's host does: a buffer returned with
+                    // used len L has room for L - 16 bytes from now on.
+                    let whole = self.tx_size as usize - HEADER_LEN;
+                    let room = (used.reported_len as usize).saturating_sub(HEADER_LEN);
+                    self.tx_room[index] = room.min(whole) as u16;
+                }
             }
         }
         Ok(())
@@ -279,11 +291,12 @@ impl<'a, const N: usize> Queues<'a, N> {
                 h.tx_free_len -= 1;
                 let i = h.tx_free[h.tx_free_len];
                 let offset = h.tx_base + usize::from(i) * h.tx_size as usize;
+                let room = h.tx_room.get(usize::from(i)).copied().unwrap_or(0);
                 Ok(Some((
                     TxTok::Host(i),
                     Buf {
                         offset,
-                        cap: h.tx_size,
+                        cap: u32::from(room) + HEADER_LEN as u32,
                     },
                 )))
             }
@@ -312,7 +325,7 @@ impl<'a, const N: usize> Queues<'a, N> {
             (Queues::Host(h), TxTok::Host(_)) => {
                 let len = match h.conv.tx_descriptor_len {
                     // An OpenAMP C remote takes a buffer's size from this.
-                    TxDescriptorLen::WholeBuffer => buf.cap,
+                    TxDescriptorLen::WholeBuffer => h.tx_size,
                     TxDescriptorLen::Message => len,
                 };
                 h.tx.add_outbuf(Segment {

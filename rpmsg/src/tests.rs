@@ -743,7 +743,10 @@ fn raw_ring(r: IoRegion<'_>, q: u16, slot: u16, d: u16) -> ((u32, u32), u32) {
     let ring = lb.device().vring(q).unwrap().ring;
     let l = openamp_virtio::VringLayout::new(NUM, 16).unwrap();
     let used = l.used_ring_offset(slot);
-    let elem = (ring.read_u32(used).unwrap(), ring.read_u32(used + 4).unwrap());
+    let elem = (
+        ring.read_u32(used).unwrap(),
+        ring.read_u32(used + 4).unwrap(),
+    );
     (elem, ring.read_u32(l.desc_offset(d) + 8).unwrap())
 }
 
@@ -768,7 +771,9 @@ fn buffers_go_back_with_their_whole_length() {
     let ((id, len), desc_len) = raw_ring(r, 1, 0, 0);
     assert_eq!(desc_len, 512, "transmit descriptors hold the whole buffer");
     assert_eq!((id, len), (0, 512), "a consumed buffer is returned whole");
-    remote.try_send_to(rm, host.addr(h).unwrap(), b"pong").unwrap();
+    remote
+        .try_send_to(rm, host.addr(h).unwrap(), b"pong")
+        .unwrap();
     assert_eq!(recv_bytes(&host, h).1, b"pong");
     // vring0: the remote sent in the host's first receive buffer.
     let ((id, len), desc_len) = raw_ring(r, 0, 0, 0);

@@ -28,8 +28,13 @@ pub struct EchoReport {
 
 /// Runs the echo remote until the host destroys the demo channel, sends the
 /// shutdown magic, or goes away. `connect_timeout` bounds the wait for the
-/// host to connect and to set DRIVER_OK.
-pub fn run(layout: &LinuxProcessLayout, connect_timeout: Duration) -> Result<EchoReport, String> {
+/// host to connect and to set DRIVER_OK. `config` says what the remote writes
+/// where peers differ (see [`crate::profile`]).
+pub fn run(
+    layout: &LinuxProcessLayout,
+    connect_timeout: Duration,
+    config: Config,
+) -> Result<EchoReport, String> {
     let side = layout
         .open_remote(connect_timeout)
         .map_err(|e| format!("remote: {e}"))?;
@@ -101,9 +106,8 @@ pub fn run(layout: &LinuxProcessLayout, connect_timeout: Duration) -> Result<Ech
         }
     };
 
-    let mut dev: Device<'_, '_> =
-        Device::new_remote(transport, wait, Config::default(), connect_timeout)
-            .map_err(|e| format!("remote: {e}"))?;
+    let mut dev: Device<'_, '_> = Device::new_remote(transport, wait, config, connect_timeout)
+        .map_err(|e| format!("remote: {e}"))?;
     dev.set_bind_callback(on_bind);
     let demo = EndpointConfig::named(DEMO_CHANNEL)
         .map_err(|e| e.to_string())?

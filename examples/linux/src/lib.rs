@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod echo;
 pub mod ping;
+pub mod profile;
 
 use openamp_metal_sys_linux::{MonotonicClock, SocketNotifier};
 use openamp_remoteproc::VdevTransport;

@@ -33,14 +33,24 @@ pub fn connect(layout: &LinuxProcessLayout, timeout: Duration) -> Result<LinuxPr
     layout.open_host(timeout).map_err(|e| format!("host: {e}"))
 }
 
-/// The host's RPMsg device over a connected pair.
+/// The host's RPMsg device over a connected pair, with OpenAMP's default
+/// buffers and this crate's conventions.
 pub fn device<'a>(side: &'a LinuxProcessHost) -> Result<Device<'a, 'static>, String> {
+    device_with(side, Config::default())
+}
+
+/// The host's RPMsg device over a connected pair, configured by `config`
+/// (see [`crate::profile`]).
+pub fn device_with<'a>(
+    side: &'a LinuxProcessHost,
+    config: Config,
+) -> Result<Device<'a, 'static>, String> {
     let transport = side.transport().map_err(|e| format!("host: {e}"))?;
     let wait = NotifyWait {
         kicks: &side.kick,
         clock: MonotonicClock,
     };
-    Device::new_host(transport, wait, Config::default()).map_err(|e| format!("host: {e}"))
+    Device::new_host(transport, wait, config).map_err(|e| format!("host: {e}"))
 }
 
 /// Creates the host's demo endpoint and waits until the remote's
