@@ -30,6 +30,10 @@ pub enum Field {
     VringAlign(u8),
     /// The `notifyid` of the vring with this index.
     VringNotifyId(u8),
+    /// A carveout's, devmem's or trace buffer's device address (`da`).
+    Da,
+    /// A carveout's or devmem's physical address (`pa`).
+    Pa,
 }
 
 impl fmt::Display for Field {
@@ -47,14 +51,108 @@ impl fmt::Display for Field {
             Field::VringNum(i) => write!(f, "vring {i} num"),
             Field::VringAlign(i) => write!(f, "vring {i} align"),
             Field::VringNotifyId(i) => write!(f, "vring {i} notifyid"),
+            Field::Da => f.write_str("da"),
+            Field::Pa => f.write_str("pa"),
         }
+    }
+}
+
+/// A part or field of an ELF image, named in errors (with its ELF name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ElfField {
+    /// The 16 identification bytes (`e_ident`).
+    Ident,
+    /// The magic, `e_ident[0..4]` (read as a little-endian word).
+    Magic,
+    /// The class, `e_ident[EI_CLASS]`.
+    Class,
+    /// The byte order, `e_ident[EI_DATA]`.
+    Data,
+    /// The whole ELF header.
+    Header,
+    /// `e_type`.
+    Type,
+    /// `e_phentsize`.
+    PhEntSize,
+    /// `e_phnum`.
+    PhNum,
+    /// The program header table (`e_phoff`, `e_phnum` entries).
+    ProgramHeaders,
+    /// `e_shentsize`.
+    ShEntSize,
+    /// `e_shnum`.
+    ShNum,
+    /// `e_shstrndx`.
+    ShStrNdx,
+    /// The section header table (`e_shoff`, `e_shnum` entries).
+    SectionHeaders,
+    /// The section name table (the section `e_shstrndx` names).
+    SectionNames,
+    /// The `.resource_table` section's bytes (`sh_offset`, `sh_size`).
+    TableSection,
+    /// The `.resource_table` section's `sh_type`.
+    SectionType,
+    /// A segment's `p_offset`.
+    Offset,
+    /// A segment's `p_filesz`.
+    FileSize,
+    /// A segment's `p_memsz`.
+    MemSize,
+    /// A segment's `p_paddr` (its device address).
+    PhysAddr,
+    /// A segment's `p_vaddr`.
+    VirtAddr,
+}
+
+impl fmt::Display for ElfField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ElfField::Ident => "identification (e_ident)",
+            ElfField::Magic => "magic (e_ident[0..4])",
+            ElfField::Class => "class (e_ident[EI_CLASS])",
+            ElfField::Data => "byte order (e_ident[EI_DATA])",
+            ElfField::Header => "ELF header",
+            ElfField::Type => "e_type",
+            ElfField::PhEntSize => "e_phentsize",
+            ElfField::PhNum => "e_phnum",
+            ElfField::ProgramHeaders => "program headers",
+            ElfField::ShEntSize => "e_shentsize",
+            ElfField::ShNum => "e_shnum",
+            ElfField::ShStrNdx => "e_shstrndx",
+            ElfField::SectionHeaders => "section headers",
+            ElfField::SectionNames => "section name table",
+            ElfField::TableSection => ".resource_table section",
+            ElfField::SectionType => ".resource_table sh_type",
+            ElfField::Offset => "p_offset",
+            ElfField::FileSize => "p_filesz",
+            ElfField::MemSize => "p_memsz",
+            ElfField::PhysAddr => "p_paddr",
+            ElfField::VirtAddr => "p_vaddr",
+        })
+    }
+}
+
+/// The name of an entry type, for messages.
+fn type_name(kind: u32) -> &'static str {
+    match kind {
+        crate::RSC_CARVEOUT => "carveout",
+        crate::RSC_DEVMEM => "devmem",
+        crate::RSC_TRACE => "trace",
+        crate::RSC_VDEV => "vdev",
+        crate::RSC_VENDOR_START..=crate::RSC_VENDOR_END => "vendor",
+        _ => "unknown",
     }
 }
 
 /// Everything that can be wrong with a resource table or an access to one.
 ///
 /// Entry-level variants carry the entry's index (its position in the offset
-/// array), the [`Field`] at fault and the offending value.
+/// array), the [`Field`] at fault and the offending value. The variants
+/// after [`RangeWraps`](Error::RangeWraps) are what `elf::ElfImage::parse`
+/// (feature `elf`) finds wrong with a firmware image (see
+/// [`Error::is_elf`]); they carry the [`ElfField`] at fault or the
+/// segment's program header index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -201,6 +299,144 @@ pub enum Error {
     /// Shared memory refused an access.
     #[error("shared memory: {0}")]
     Region(#[from] openamp_metal::Error),
+    /// An entry's address range runs past the end of the 32-bit address
+    /// space (`FW_RSC_ADDR_ANY` is "the host chooses" and never checked).
+    #[error("entry {index} ({}): {field} {addr:#x} + len {len:#x} wraps past 4 GiB", type_name(*.kind))]
+    RangeWraps {
+        /// Entry index.
+        index: usize,
+        /// Entry type.
+        kind: u32,
+        /// The address field ([`Field::Da`] or [`Field::Pa`]).
+        field: Field,
+        /// The address found.
+        addr: u32,
+        /// The entry's `len`.
+        len: u32,
+    },
+
+    // ---- ELF images ----
+    /// The image ends before a part of it that must be there.
+    #[error("image of {size:#x} bytes is truncated: its {field} end at {need:#x}")]
+    ElfTruncated {
+        /// The part that does not fit.
+        field: ElfField,
+        /// Bytes needed (its end offset, saturated on overflow).
+        need: u64,
+        /// Image size.
+        size: u64,
+    },
+    /// A field of the ELF headers has a value that is never accepted.
+    #[error("not a loadable ELF: {field} {value:#x}: {reason}")]
+    BadElf {
+        /// The field.
+        field: ElfField,
+        /// The value found.
+        value: u64,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The ELF is for a machine the caller does not accept.
+    #[error("ELF e_machine {machine} is not one the loader accepts")]
+    WrongMachine {
+        /// `e_machine`.
+        machine: u16,
+    },
+    /// A count or size in the ELF headers is past what the caller accepts.
+    #[error("ELF {field} {value:#x} is more than the loader accepts ({max:#x})")]
+    ElfTooLarge {
+        /// The field.
+        field: ElfField,
+        /// The value found.
+        value: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A segment's file bytes are not inside the image.
+    #[error("segment {index}: file bytes p_offset {offset:#x} + p_filesz {filesz:#x} are past the end of the image ({size:#x} bytes)")]
+    SegmentTruncated {
+        /// Program header index.
+        index: usize,
+        /// `p_offset`.
+        offset: u64,
+        /// `p_filesz`.
+        filesz: u64,
+        /// Image size.
+        size: u64,
+    },
+    /// A segment's sizes or addresses are impossible: file size above memory
+    /// size, larger than the caller accepts, or an address range that wraps.
+    #[error("segment {index}: {field} is invalid (address {addr:#x}, p_filesz {filesz:#x}, p_memsz {memsz:#x}): {reason}")]
+    SegmentSize {
+        /// Program header index.
+        index: usize,
+        /// The field at fault.
+        field: ElfField,
+        /// The address the field concerns (`p_paddr`, or `p_vaddr` for
+        /// [`ElfField::VirtAddr`]).
+        addr: u64,
+        /// `p_filesz`.
+        filesz: u64,
+        /// `p_memsz`.
+        memsz: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Two loadable segments share device addresses.
+    #[error("segment {index} at p_paddr {start:#x}..{end:#x} overlaps segment {other}")]
+    SegmentOverlap {
+        /// Program header index (the later one).
+        index: usize,
+        /// Its start address.
+        start: u64,
+        /// Its end address.
+        end: u64,
+        /// The segment it overlaps.
+        other: usize,
+    },
+    /// No loaded segment holds the `.resource_table` section's file bytes,
+    /// so a loader would find something else (zeros, or nothing) there.
+    #[error(".resource_table at address {addr:#x} ({size:#x} bytes, file offset {offset:#x}) is in no loaded segment's file bytes")]
+    TableOutsideSegments {
+        /// `sh_addr`.
+        addr: u64,
+        /// `sh_offset`.
+        offset: u64,
+        /// `sh_size`.
+        size: u64,
+    },
+    /// The segment holding the `.resource_table` section's bytes loads
+    /// them at another address than the section header says.
+    #[error(".resource_table at address {addr:#x} (file offset {offset:#x}) is loaded by segment {segment} at {loaded:#x}")]
+    TableAddressMismatch {
+        /// `sh_addr`.
+        addr: u64,
+        /// `sh_offset`.
+        offset: u64,
+        /// Program header index of the segment holding the bytes.
+        segment: usize,
+        /// Where that segment puts them (in its `p_vaddr` space).
+        loaded: u64,
+    },
+}
+
+impl Error {
+    /// Whether this is an error about an ELF image rather than about a
+    /// resource table.
+    pub fn is_elf(&self) -> bool {
+        matches!(
+            self,
+            Error::ElfTruncated { .. }
+                | Error::BadElf { .. }
+                | Error::WrongMachine { .. }
+                | Error::ElfTooLarge { .. }
+                | Error::SegmentTruncated { .. }
+                | Error::SegmentSize { .. }
+                | Error::SegmentOverlap { .. }
+                | Error::TableOutsideSegments { .. }
+                | Error::TableAddressMismatch { .. }
+        )
+    }
 }
 
 /// The result type of this crate.

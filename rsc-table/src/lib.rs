@@ -3,14 +3,19 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "elf")]
+extern crate alloc;
+
 pub mod builder;
+#[cfg(feature = "elf")]
+pub mod elf;
 mod error;
 pub mod layout;
 mod parse;
 mod write;
 
 pub use builder::{Resource, TableHeader, VdevResource, VendorResource};
-pub use error::{Error, Field, Result};
+pub use error::{ElfField, Error, Field, Result};
 pub use layout::{Carveout, Devmem, Header, Trace, Vdev, Vring};
 pub use parse::{
     Entry, RawEntry, ResourceTable, TableEntry, VdevEntry, MAX_ENTRIES, MAX_NOTIFY_IDS,

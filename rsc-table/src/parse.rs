@@ -2,8 +2,8 @@
 //!
 //! [`ResourceTable::parse`] checks the whole table once — version, entry count,
 //! every offset (aligned, past the header, in bounds), every entry's whole
-//! length (vrings and config space included), overlaps, vring sizes and
-//! duplicate notify ids — and only then hands out typed entries, read by value.
+//! length (vrings and config space included), overlaps, address ranges that
+//! wrap past 4 GiB, vring sizes and duplicate notify ids — and only then hands out typed entries, read by value.
 //! Shared memory is first copied into a buffer we own
 //! ([`ResourceTable::read_from_region`]), so the peer cannot change what was
 //! validated.
@@ -14,7 +14,7 @@ use zerocopy::FromBytes;
 use crate::error::{Error, Field, Result};
 use crate::layout::{self, Carveout, Devmem, Trace, Vdev, Vring};
 use crate::{
-    FW_RSC_NOTIFY_ID_ANY, RSC_CARVEOUT, RSC_DEVMEM, RSC_TABLE_VERSION, RSC_TRACE, RSC_VDEV,
+    FW_RSC_ADDR_ANY, FW_RSC_NOTIFY_ID_ANY, RSC_CARVEOUT, RSC_DEVMEM, RSC_TABLE_VERSION, RSC_TRACE, RSC_VDEV,
     RSC_VENDOR_END, RSC_VENDOR_START,
 };
 
@@ -358,6 +358,7 @@ impl<'a> ResourceTable<'a> {
         };
         let end = self.fits(index, Field::Body, start, fixed)?;
         if kind != RSC_VDEV {
+            self.check_ranges(index, kind, start, end)?;
             return Ok(Span { start, end, kind });
         }
         let vdev = self
@@ -406,6 +407,43 @@ impl<'a> ResourceTable<'a> {
             end: config_end,
             kind,
         })
+    }
+
+    /// Checks that a carveout's, devmem's or trace buffer's `da + len` (and a
+    /// carveout's or devmem's `pa + len`) stays inside the 32-bit address
+    /// space: a host would otherwise ask its platform for a range that wraps
+    /// to address 0 (or runs past 4 GiB in a 64-bit calculation).
+    fn check_ranges(&self, index: usize, kind: u32, start: usize, end: usize) -> Result<()> {
+        let body = self.bytes.get(start..end).unwrap_or_default();
+        let bad = || self.oob(index, Field::Body, start, end);
+        // A devmem entry has the carveout's layout, so one read serves both.
+        let (da, pa, len) = match kind {
+            RSC_CARVEOUT | RSC_DEVMEM => {
+                let c = Carveout::read_from_bytes(body).map_err(|_| bad())?;
+                (c.da, Some(c.pa), c.len)
+            }
+            RSC_TRACE => {
+                let t = Trace::read_from_bytes(body).map_err(|_| bad())?;
+                (t.da, None, t.len)
+            }
+            _ => return Ok(()),
+        };
+        let fields = [(Field::Da, Some(da)), (Field::Pa, pa)];
+        for (field, addr) in fields {
+            let Some(addr) = addr else { continue };
+            // "The host chooses" has no range yet.
+            let wraps = u64::from(addr) + u64::from(len) > 1 << 32;
+            if addr != FW_RSC_ADDR_ANY && wraps {
+                return Err(Error::RangeWraps {
+                    index,
+                    kind,
+                    field,
+                    addr,
+                    len,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Checks that `len` bytes at `start` are inside the table; returns the end.

@@ -2,13 +2,80 @@
 //!
 //! The other core may be buggy or hostile and writes whenever it likes, so no
 //! safe method here hands out a Rust reference into the window: every access is
-//! a bounds-checked volatile or atomic operation, or a copy to or from memory
-//! that we own.
+//! a bounds-checked atomic operation, or a copy made of atomic operations to or
+//! from memory that we own.
+//!
+//! # Why every access is atomic
+//!
+//! An `IoRegion` is a `Copy` handle that is `Send` and `Sync`, and
+//! [`IoRegion::from_slice`] is safe, so two threads of one program can hold
+//! copies of one region and use them at the same time: that is how the
+//! in-process host/remote pairs, the loopback transport and their tests work.
+//! In Rust's memory model such concurrent use is a data race (undefined
+//! behaviour) unless every access is atomic. So every access is:
+//!
+//! - typed reads and writes ([`IoRegion::read`], [`IoRegion::write_u32`], ...)
+//!   are relaxed atomic loads and stores of the type's own width, at its
+//!   natural alignment; [`IoRegion::load_u32`], [`IoRegion::store_u8`], ...
+//!   take an explicit [`Ordering`] for the fields that publish or consume
+//!   other data;
+//! - block copies ([`IoRegion::read_bytes`], [`IoRegion::write_bytes`],
+//!   [`IoRegion::fill`], [`IoRegion::copy_within`]) are loops of relaxed
+//!   atomic accesses: one `AtomicUsize` for each aligned machine word that
+//!   lies wholly inside the range and one `AtomicU8` for each byte at either
+//!   edge. This is the approach of the proposal for byte-wise atomic memcpy
+//!   (a racing copy may tear between words, but it is not undefined
+//!   behaviour); the code is our own.
+//!
+//! The alternative was a type split: only an `unsafe` constructor would give a
+//! region that may be shared between threads, and the copies could stay
+//! `memcpy`. We chose atomics because they cost nothing where it matters: a
+//! relaxed atomic load or store is the same single `mov` (x86_64) or
+//! `ldr`/`str` (Arm) as a plain one, so a word loop runs at memory speed and
+//! only loses the compiler's right to merge words into vector moves (`cargo
+//! xtask bench` reports the copy's bytes/s next to `memcpy`'s). A type split
+//! would instead put an `unsafe` block, and a promise about other threads
+//! that the caller cannot check any better than we can, in every program
+//! that shares a region between threads. Towards the other core none of this
+//! matters (its accesses are outside Rust's model and each of ours is one
+//! single-copy-atomic instruction either way); it is about our own threads.
+//!
+//! # Access widths
+//!
+//! Rust's model has one more rule: two atomic accesses that race (neither
+//! happens before the other) and of which one writes must not overlap
+//! partially, that is, they must cover exactly the same bytes. Miri checks
+//! it. `IoRegion` cannot check it, because whether two accesses race
+//! depends on the protocol; instead the protocols built on it keep to one
+//! width per location wherever two parties may meet:
+//!
+//! - every ring field is accessed at one width by both sides: the `u16`
+//!   flags, indices, avail entries and event fields with the `u16` methods,
+//!   the descriptors and used elements as `u32` words with the `u32`
+//!   methods, the vdev status byte with [`IoRegion::load_u8`] and
+//!   [`IoRegion::store_u8`];
+//! - buffers are only copied by the side that owns them, and ownership
+//!   passes through a release store and an acquire load of a ring index.
+//!   That orders the writer's copy before the reader's, so the two may use
+//!   different extents and widths (the reader reads a header, then a
+//!   payload of another length) without racing;
+//! - the copies split a range by address alone, so two copies of the same
+//!   range (a hostile peer rewriting a buffer while we read it, in a test)
+//!   make identical accesses and are fine even when they race.
+//!
+//! What is left to the user is not to race accesses of different widths on
+//! the same bytes from two threads, such as `read_u32(0)` against
+//! `write_u16(2, ..)`, or copies whose edges differ. Every CPU we target
+//! executes that as written (each access is one single-copy-atomic
+//! instruction), but Rust's model does not yet give it a meaning, and Miri
+//! reports it.
+
+mod copy;
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU8, Ordering};
 
 use crate::cache::CacheMaintenance;
 use crate::{Error, Result};
@@ -44,7 +111,14 @@ pub enum PhysMap<'a> {
     },
 }
 
-/// Scalars that can be read and written with one volatile access.
+/// Scalars that [`IoRegion::read`] and [`IoRegion::write`] access with one
+/// relaxed atomic load or store of their own width (`u8`, `u16`, `u32`, and
+/// `u64` where the target has 64-bit words).
+///
+/// On 32-bit targets a `u64` is two `u32` accesses, low word first: the
+/// same as the `ldrd`/`strd` pair that a plain access compiles to there, and
+/// it keeps the exclusive-access instructions of a 64-bit atomic away from
+/// uncached and device memory. It is not single-copy atomic.
 pub trait Scalar: Copy + sealed::Sealed {}
 impl Scalar for u8 {}
 impl Scalar for u16 {}
@@ -52,11 +126,65 @@ impl Scalar for u32 {}
 impl Scalar for u64 {}
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for u8 {}
-    impl Sealed for u16 {}
-    impl Sealed for u32 {}
-    impl Sealed for u64 {}
+    use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU8, Ordering::Relaxed};
+
+    /// The accesses behind [`super::Scalar`].
+    pub trait Sealed: Sized {
+        /// One relaxed atomic load.
+        ///
+        /// # Safety
+        /// `p` is aligned to `size_of::<Self>()` and valid for reads and
+        /// writes, and Rust code accesses it only atomically meanwhile.
+        unsafe fn load(p: *mut Self) -> Self;
+        /// One relaxed atomic store; safety as for [`Sealed::load`].
+        unsafe fn store(p: *mut Self, v: Self);
+    }
+
+    macro_rules! atomic_scalar {
+        ($t:ty, $atomic:ty) => {
+            impl Sealed for $t {
+                #[inline(always)]
+                unsafe fn load(p: *mut Self) -> Self {
+                    // SAFETY: the atomic type has the size of `$t` and an
+                    // alignment no larger than its size, to which `p` is
+                    // aligned; `p` is valid (caller). The reference lives
+                    // for this one load.
+                    unsafe { <$atomic>::from_ptr(p) }.load(Relaxed)
+                }
+                #[inline(always)]
+                unsafe fn store(p: *mut Self, v: Self) {
+                    // SAFETY: as in `load`.
+                    unsafe { <$atomic>::from_ptr(p) }.store(v, Relaxed)
+                }
+            }
+        };
+    }
+    atomic_scalar!(u8, AtomicU8);
+    atomic_scalar!(u16, AtomicU16);
+    atomic_scalar!(u32, AtomicU32);
+    #[cfg(target_pointer_width = "64")]
+    atomic_scalar!(u64, core::sync::atomic::AtomicU64);
+
+    #[cfg(not(target_pointer_width = "64"))]
+    impl Sealed for u64 {
+        #[inline(always)]
+        unsafe fn load(p: *mut Self) -> Self {
+            let p = p.cast::<u32>();
+            // SAFETY: `p` is 8-aligned and valid for 8 bytes (caller), so
+            // both halves are 4-aligned and valid. Little-endian: low first.
+            let (lo, hi) = unsafe { (u32::load(p), u32::load(p.add(1))) };
+            u64::from(lo) | (u64::from(hi) << 32)
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut Self, v: Self) {
+            let p = p.cast::<u32>();
+            // SAFETY: as in `load`.
+            unsafe {
+                u32::store(p, v as u32);
+                u32::store(p.add(1), (v >> 32) as u32);
+            }
+        }
+    }
 }
 
 /// A bounds-checked window of memory shared with another core.
@@ -95,8 +223,9 @@ pub struct IoRegion<'a> {
 }
 
 // SAFETY: an IoRegion is a description of memory that is, by construction,
-// shared with another core; every access through it is volatile or atomic and
-// therefore as valid from any thread as from the other core.
+// shared with another core and valid for 'a; every access through its safe
+// methods is atomic (see the module docs), so any number of threads may use
+// copies of it at once without a data race.
 unsafe impl Send for IoRegion<'_> {}
 // SAFETY: as above; `&IoRegion` gives no more than `IoRegion` itself.
 unsafe impl Sync for IoRegion<'_> {}
@@ -122,8 +251,8 @@ impl<'a> IoRegion<'a> {
     /// # Safety
     /// `virt..virt + size` must be mapped, readable and writable for all of
     /// `'a`, and must not be accessed through Rust references anywhere while
-    /// any `IoRegion` made from it exists (other cores and volatile or atomic
-    /// accesses are fine).
+    /// any `IoRegion` made from it exists (other cores, and atomic accesses
+    /// by Rust code, are fine).
     pub unsafe fn new(virt: *mut u8, size: usize, phys: PhysMap<'a>, attr: IoAttr) -> Result<Self> {
         let virt = NonNull::new(virt).ok_or(Error::InvalidRegion {
             reason: "null base address",
@@ -169,6 +298,8 @@ impl<'a> IoRegion<'a> {
     /// A region over memory we own exclusively for `'a` (tests, local buffers).
     ///
     /// The physical address of each byte is taken to be its virtual address.
+    /// Copies of the region may be used from several threads at once: every
+    /// access is atomic (see the [module docs](self)).
     pub fn from_slice(mem: &'a mut [u8]) -> Self {
         let virt = NonNull::from(&mut *mem).cast::<u8>();
         IoRegion {
@@ -208,33 +339,41 @@ impl<'a> IoRegion<'a> {
         }
     }
 
-    /// Checks bounds and alignment for a `T` at `offset`, and returns its address.
+    /// Checks bounds and natural alignment (to its size, as an atomic
+    /// needs) for a `T` at `offset`, and returns its address.
     fn ptr_for<T>(&self, offset: usize) -> Result<*mut T> {
         let len = core::mem::size_of::<T>();
         self.check(offset, len)?;
         // In bounds, so this cannot wrap (checked in `new`).
         let addr = self.virt.as_ptr().wrapping_add(offset);
-        let align = core::mem::align_of::<T>();
+        let align = len;
         if (addr as usize) % align != 0 {
             return Err(Error::Misaligned { offset, align });
         }
         Ok(addr.cast())
     }
 
-    /// Reads a scalar at `offset` with one volatile access.
+    /// Reads a scalar at `offset` with one relaxed atomic load of its width
+    /// (see [`Scalar`]); it must be naturally aligned.
+    ///
+    /// Relaxed means no ordering with other accesses: a field that announces
+    /// other data is read with an acquire `load_*` instead.
     pub fn read<T: Scalar>(&self, offset: usize) -> Result<T> {
         let p = self.ptr_for::<T>(offset)?;
-        // SAFETY: `p` is in bounds and aligned (checked by `ptr_for`), the
-        // memory is mapped for 'a (contract of `new`), and every bit pattern is
-        // a valid `T` (sealed to plain unsigned integers).
-        Ok(unsafe { p.read_volatile() })
+        // SAFETY: `p` is in bounds and naturally aligned (checked by
+        // `ptr_for`), the memory is mapped readable and writable for 'a
+        // (contract of `new`, or a `&mut` slice), Rust code reaches it only
+        // through atomic accesses (every safe method here), and every bit
+        // pattern is a valid `T` (sealed to plain unsigned integers).
+        Ok(unsafe { T::load(p) })
     }
 
-    /// Writes a scalar at `offset` with one volatile access.
+    /// Writes a scalar at `offset` with one relaxed atomic store of its
+    /// width (see [`Scalar`]); it must be naturally aligned.
     pub fn write<T: Scalar>(&self, offset: usize, value: T) -> Result<()> {
         let p = self.ptr_for::<T>(offset)?;
-        // SAFETY: in bounds and aligned (checked), mapped writable for 'a.
-        unsafe { p.write_volatile(value) };
+        // SAFETY: as in `read`.
+        unsafe { T::store(p, value) };
         Ok(())
     }
 
@@ -275,9 +414,10 @@ impl<'a> IoRegion<'a> {
     fn with_atomic_u32<R>(&self, offset: usize, f: impl FnOnce(&AtomicU32) -> R) -> Result<R> {
         let p = self.ptr_for::<u32>(offset)?;
         // SAFETY: `p` is in bounds and 4-aligned (checked), which is
-        // AtomicU32's alignment; the memory is valid for 'a; other cores only
-        // touch it through atomic or volatile accesses of the same size. The
-        // reference stays inside this function and never reaches safe callers.
+        // AtomicU32's alignment; the memory is valid for 'a; Rust code only
+        // touches it through atomic accesses (every safe method here), and
+        // other cores are outside Rust's model. The reference stays inside
+        // this function and never reaches safe callers.
         let atomic = unsafe { AtomicU32::from_ptr(p) };
         Ok(f(atomic))
     }
@@ -288,6 +428,25 @@ impl<'a> IoRegion<'a> {
         // SAFETY: as for `with_atomic_u32`, with 2-byte alignment.
         let atomic = unsafe { AtomicU16::from_ptr(p) };
         Ok(f(atomic))
+    }
+
+    /// Runs `f` on the atomic `u8` at `offset`.
+    fn with_atomic_u8<R>(&self, offset: usize, f: impl FnOnce(&AtomicU8) -> R) -> Result<R> {
+        let p = self.ptr_for::<u8>(offset)?;
+        // SAFETY: as for `with_atomic_u32`; a byte is always aligned.
+        let atomic = unsafe { AtomicU8::from_ptr(p) };
+        Ok(f(atomic))
+    }
+
+    /// Atomically loads the byte at `offset`, with `order` (e.g. `Acquire`
+    /// for a status byte that announces what the peer wrote before it).
+    pub fn load_u8(&self, offset: usize, order: Ordering) -> Result<u8> {
+        self.with_atomic_u8(offset, |a| a.load(order))
+    }
+    /// Atomically stores the byte `value` at `offset`, with `order` (e.g.
+    /// `Release` to publish what we wrote before it).
+    pub fn store_u8(&self, offset: usize, value: u8, order: Ordering) -> Result<()> {
+        self.with_atomic_u8(offset, |a| a.store(value, order))
     }
 
     /// Atomically loads the `u32` at `offset`.
@@ -369,49 +528,52 @@ impl<'a> IoRegion<'a> {
 
     /// Copies `dst.len()` bytes out of the region, starting at `offset`.
     ///
-    /// The copy is a snapshot: if the peer writes meanwhile, `dst` may hold a
-    /// mix of old and new bytes, which is why callers validate what they read.
+    /// The copy is made of relaxed atomic loads: words where the range
+    /// covers a whole aligned word, bytes at its edges (see the [module
+    /// docs](self)). It is a snapshot: if the peer writes meanwhile, `dst`
+    /// may hold a mix of old and new words, which is why callers validate
+    /// what they read.
     pub fn read_bytes(&self, offset: usize, dst: &mut [u8]) -> Result<()> {
         self.check(offset, dst.len())?;
-        // SAFETY: the source range is inside the mapping (checked above) and
-        // `dst` is memory we own exclusively, so the two cannot overlap.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                self.virt.as_ptr().add(offset),
-                dst.as_mut_ptr(),
-                dst.len(),
-            )
-        };
+        // SAFETY: the source range is inside the region (checked above),
+        // which is mapped readable and writable for 'a and reached by Rust
+        // code only through atomic accesses; `dst` is memory we own
+        // exclusively (a `&mut`), so it is not part of the region.
+        unsafe { copy::load(self.virt.as_ptr().add(offset), dst) };
         Ok(())
     }
 
-    /// Copies `src` into the region at `offset`.
+    /// Copies `src` into the region at `offset`, with relaxed atomic stores
+    /// split as in [`IoRegion::read_bytes`].
     pub fn write_bytes(&self, offset: usize, src: &[u8]) -> Result<()> {
         self.check(offset, src.len())?;
-        // SAFETY: the destination range is inside the writable mapping
-        // (checked above); `src` is ordinary memory that cannot alias it.
-        unsafe {
-            core::ptr::copy_nonoverlapping(src.as_ptr(), self.virt.as_ptr().add(offset), src.len())
-        };
+        // SAFETY: as in `read_bytes`, for the destination range; `src` is
+        // borrowed shared, so nobody writes it meanwhile, and it is not part
+        // of the region (no reference into the region exists).
+        unsafe { copy::store(self.virt.as_ptr().add(offset), src) };
         Ok(())
     }
 
-    /// Sets `len` bytes at `offset` to `value`.
+    /// Sets `len` bytes at `offset` to `value`, with relaxed atomic stores
+    /// split as in [`IoRegion::read_bytes`].
     pub fn fill(&self, offset: usize, len: usize, value: u8) -> Result<()> {
         self.check(offset, len)?;
-        // SAFETY: the range is inside the writable mapping (checked above).
-        unsafe { core::ptr::write_bytes(self.virt.as_ptr().add(offset), value, len) };
+        // SAFETY: as in `read_bytes`, for the destination range.
+        unsafe { copy::fill(self.virt.as_ptr().add(offset), len, value) };
         Ok(())
     }
 
-    /// Copies `len` bytes from `src` to `dst` inside the region (ranges may overlap).
+    /// Copies `len` bytes from `src` to `dst` inside the region (ranges may
+    /// overlap), with relaxed atomic loads and stores, through a small
+    /// buffer on the stack.
     pub fn copy_within(&self, src: usize, dst: usize, len: usize) -> Result<()> {
         self.check(src, len)?;
         self.check(dst, len)?;
-        // SAFETY: both ranges are inside the mapping (checked above);
-        // `ptr::copy` allows overlap.
+        // SAFETY: both ranges are inside the region (checked above), which
+        // is mapped readable and writable for 'a and reached by Rust code
+        // only through atomic accesses; `copy::copy_within` allows overlap.
         unsafe {
-            core::ptr::copy(
+            copy::copy_within(
                 self.virt.as_ptr().add(src),
                 self.virt.as_ptr().add(dst),
                 len,

@@ -336,3 +336,5 @@ fn cache_maintenance_runs_only_for_cached_regions() {
         "no maintenance for uncached memory"
     );
 }
+
+mod threads;

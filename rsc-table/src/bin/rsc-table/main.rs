@@ -1,15 +1,17 @@
 //! `rsc-table`: prints the resource table of a firmware ELF (its
 //! `.resource_table` section) or of a raw table image, like `readelf` prints
-//! headers, or as JSON with `--json`. A broken table prints the error and
-//! exits with status 1.
+//! headers, or as JSON with `--json`. An ELF is first checked as the loader
+//! of `openamp-remoteproc` checks it (`openamp_rsc_table::elf`), so an image
+//! the loader refuses is refused here, with the same error. A broken image
+//! or table prints the error and exits with status 1.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use openamp_rsc_table::elf::{ElfImage, ElfLimits, DEFAULT_MACHINES};
 use openamp_rsc_table::{ResourceTable, RESOURCE_TABLE_SECTION};
 
-mod elf;
 mod render;
 
 /// Print the remoteproc resource table of a firmware ELF or a raw table image.
@@ -24,6 +26,10 @@ struct Args {
     /// Byte offset of the table in a raw image (decimal or 0x-hex).
     #[arg(long, default_value = "0", value_parser = parse_offset)]
     offset: usize,
+    /// Accept ELF files for this `e_machine` too (repeatable). ARM (40) and
+    /// AArch64 (183) are always accepted, as by the loader.
+    #[arg(long = "machine", value_name = "E_MACHINE")]
+    machines: Vec<u16>,
 }
 
 fn parse_offset(s: &str) -> Result<usize, String> {
@@ -38,10 +44,14 @@ fn parse_offset(s: &str) -> Result<usize, String> {
 pub enum Origin {
     /// An ELF section.
     Elf {
-        /// Load address of the section.
+        /// Address of the section (`sh_addr`).
         addr: u64,
         /// File offset of the section.
         file_offset: u64,
+        /// Device address a loader puts it at.
+        da: u64,
+        /// Program header index of the segment that loads it.
+        segment: usize,
     },
     /// A raw image, at this offset.
     Raw {
@@ -53,13 +63,23 @@ pub enum Origin {
 fn run(args: &Args) -> Result<String, String> {
     let data = std::fs::read(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let (bytes, origin) = if elf::is_elf(&data) {
-        let s = elf::find_section(&data, RESOURCE_TABLE_SECTION)?;
-        let origin = Origin::Elf {
-            addr: s.addr,
-            file_offset: s.file_offset,
+    let (bytes, origin) = if data.starts_with(b"\x7fELF") {
+        let machines: Vec<u16> = DEFAULT_MACHINES.iter().chain(&args.machines).copied().collect();
+        let limits = ElfLimits {
+            machines: &machines,
+            ..ElfLimits::DEFAULT
         };
-        (s.bytes, origin)
+        let image = ElfImage::from_bytes(&data, &limits).map_err(|e| format!("invalid ELF: {e}"))?;
+        let (Some(t), Some(bytes)) = (image.resource_table, image.table_bytes(&data)) else {
+            return Err(format!("no {RESOURCE_TABLE_SECTION} section in the ELF file"));
+        };
+        let origin = Origin::Elf {
+            addr: t.addr,
+            file_offset: t.offset,
+            da: t.da,
+            segment: t.segment,
+        };
+        (bytes, origin)
     } else {
         let bytes = data.get(args.offset..).ok_or_else(|| {
             format!(

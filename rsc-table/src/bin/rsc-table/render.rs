@@ -46,9 +46,14 @@ fn hex(bytes: &[u8]) -> String {
 pub fn text(table: &ResourceTable<'_>, source: &str, origin: &Origin) -> String {
     let mut out = String::new();
     let _ = match origin {
-        Origin::Elf { addr, file_offset } => writeln!(
+        Origin::Elf {
+            addr,
+            file_offset,
+            da,
+            segment,
+        } => writeln!(
             out,
-            "Resource table of {source} (section .resource_table at address {addr:#x}, file offset {file_offset:#x}):"
+            "Resource table of {source} (section .resource_table at address {addr:#x}, file offset {file_offset:#x}, loaded by segment {segment} at {da:#x}):"
         ),
         Origin::Raw { offset } => writeln!(out, "Resource table of {source} (raw, at offset {offset:#x}):"),
     };
@@ -141,9 +146,15 @@ fn vdev_text(out: &mut String, head: &str, v: &VdevEntry<'_>) -> std::fmt::Resul
 /// The JSON report.
 pub fn json(table: &ResourceTable<'_>, source: &str, origin: &Origin) -> String {
     let origin = match origin {
-        Origin::Elf { addr, file_offset } => {
-            json!({ "kind": "elf", "section": ".resource_table", "addr": addr, "file_offset": file_offset })
-        }
+        Origin::Elf {
+            addr,
+            file_offset,
+            da,
+            segment,
+        } => json!({
+            "kind": "elf", "section": ".resource_table", "addr": addr,
+            "file_offset": file_offset, "da": da, "segment": segment,
+        }),
         Origin::Raw { offset } => json!({ "kind": "raw", "offset": offset }),
     };
     let entries: Vec<Value> = table.entries().map(|e| entry_json(&e)).collect();
