@@ -177,6 +177,8 @@ pub const VRING_PA: usize = offset_of!(Vring, pa);
 pub const CARVEOUT_DA: usize = offset_of!(Carveout, da);
 /// Offset of `pa` in a carveout entry.
 pub const CARVEOUT_PA: usize = offset_of!(Carveout, pa);
+/// Offset of `len` in a carveout entry.
+pub const CARVEOUT_LEN: usize = offset_of!(Carveout, len);
 
 /// The bytes of a NUL-padded name up to its first NUL (all 32 if none).
 pub fn name_bytes(name: &[u8; NAME_LEN]) -> &[u8] {

@@ -14,8 +14,8 @@ use zerocopy::FromBytes;
 use crate::error::{Error, Field, Result};
 use crate::layout::{self, Carveout, Devmem, Trace, Vdev, Vring};
 use crate::{
-    FW_RSC_ADDR_ANY, FW_RSC_NOTIFY_ID_ANY, RSC_CARVEOUT, RSC_DEVMEM, RSC_TABLE_VERSION, RSC_TRACE, RSC_VDEV,
-    RSC_VENDOR_END, RSC_VENDOR_START,
+    FW_RSC_ADDR_ANY, FW_RSC_NOTIFY_ID_ANY, RSC_CARVEOUT, RSC_DEVMEM, RSC_TABLE_VERSION, RSC_TRACE,
+    RSC_VDEV, RSC_VENDOR_END, RSC_VENDOR_START,
 };
 
 /// The most entries a table may have. Real tables have a handful; the limit
@@ -103,6 +103,12 @@ impl<'a> VdevEntry<'a> {
     pub fn config(&self) -> &'a [u8] {
         self.config
     }
+}
+
+/// Whether `len` bytes at the 32-bit address `addr` run past 4 GiB.
+/// `FW_RSC_ADDR_ANY` is "the host chooses": no range yet, never wrapping.
+pub(crate) fn range_wraps(addr: u32, len: u32) -> bool {
+    addr != FW_RSC_ADDR_ANY && u64::from(addr) + u64::from(len) > 1 << 32
 }
 
 /// Reads the little-endian `u32` at `at`, if it is inside `bytes`.
@@ -431,9 +437,7 @@ impl<'a> ResourceTable<'a> {
         let fields = [(Field::Da, Some(da)), (Field::Pa, pa)];
         for (field, addr) in fields {
             let Some(addr) = addr else { continue };
-            // "The host chooses" has no range yet.
-            let wraps = u64::from(addr) + u64::from(len) > 1 << 32;
-            if addr != FW_RSC_ADDR_ANY && wraps {
+            if range_wraps(addr, len) {
                 return Err(Error::RangeWraps {
                     index,
                     kind,

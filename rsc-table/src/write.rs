@@ -11,6 +11,7 @@ use openamp_metal::IoRegion;
 
 use crate::error::{Error, Field, Result};
 use crate::layout;
+use crate::parse::range_wraps;
 use crate::{RSC_CARVEOUT, RSC_TABLE_VERSION, RSC_VDEV};
 
 /// Writes the host's fields of a resource table in shared memory.
@@ -156,15 +157,36 @@ impl<'a> TableWriter<'a> {
     }
 
     /// Sets the physical address of carveout entry `index`.
+    ///
+    /// An address whose range (`pa + len`) would run past 4 GiB is refused
+    /// with [`Error::RangeWraps`], as the parser would refuse the table.
     pub fn set_carveout_pa(&self, index: usize, pa: u32) -> Result<()> {
         let at = self.locate(index, RSC_CARVEOUT, layout::CARVEOUT_SIZE)?;
+        self.check_carveout_range(index, at, Field::Pa, pa)?;
         Ok(self.region.write_u32(at + layout::CARVEOUT_PA, pa)?)
     }
 
     /// Sets the device address of carveout entry `index` (when the firmware
-    /// asked for `FW_RSC_ADDR_ANY`).
+    /// asked for `FW_RSC_ADDR_ANY`), refused as
+    /// [`set_carveout_pa`](Self::set_carveout_pa) refuses a wrapping range.
     pub fn set_carveout_da(&self, index: usize, da: u32) -> Result<()> {
         let at = self.locate(index, RSC_CARVEOUT, layout::CARVEOUT_SIZE)?;
+        self.check_carveout_range(index, at, Field::Da, da)?;
         Ok(self.region.write_u32(at + layout::CARVEOUT_DA, da)?)
+    }
+
+    /// Refuses `addr` for the carveout at `at` if `addr + len` wraps.
+    fn check_carveout_range(&self, index: usize, at: usize, field: Field, addr: u32) -> Result<()> {
+        let len = self.region.read_u32(at + layout::CARVEOUT_LEN)?;
+        if range_wraps(addr, len) {
+            return Err(Error::RangeWraps {
+                index,
+                kind: RSC_CARVEOUT,
+                field,
+                addr,
+                len,
+            });
+        }
+        Ok(())
     }
 }

@@ -4,13 +4,19 @@
 
 mod common;
 
-#[path = "common/elf.rs"]
-mod elf;
+#[path = "common/firmware.rs"]
+mod firmware;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use common::{put_u32, r5_bytes, R5Table};
+use firmware::Firmware;
+
+/// An ELF executable around `table`, as a firmware is.
+fn elf_with_table(table: &[u8]) -> Vec<u8> {
+    Firmware::new(table).bytes
+}
 
 struct TempFile(PathBuf);
 
@@ -48,7 +54,7 @@ fn stderr(o: &Output) -> String {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn prints_the_table_of_an_elf() {
-    let f = TempFile::new("r5.elf", &elf::arm_elf_with_table(&r5_bytes()));
+    let f = TempFile::new("r5.elf", &elf_with_table(&r5_bytes()));
     let o = run(&[], &f);
     let out = stdout(&o);
     assert!(o.status.success(), "{out}{}", stderr(&o));
@@ -71,7 +77,7 @@ fn prints_the_table_of_an_elf() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn json_for_scripts() {
-    let f = TempFile::new("r5-json.elf", &elf::arm_elf_with_table(&r5_bytes()));
+    let f = TempFile::new("r5-json.elf", &elf_with_table(&r5_bytes()));
     let o = run(&["--json"], &f);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -95,19 +101,19 @@ fn prints_a_raw_table_and_the_shm_vector() {
     let o = run(&[], &f);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("raw, at offset 0x0"));
-    if let Some(dir) = common::vectors_dir() {
-        let o = Command::new(env!("CARGO_BIN_EXE_rsc-table"))
-            .arg("--json")
-            .arg(dir.join("after-echo.shm"))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(v["entries"][0]["offset"], 20);
-        assert_eq!(v["entries"][0]["status"], 4);
-        assert_eq!(v["entries"][0]["gfeatures"], 1);
-        assert_eq!(v["entries"][0]["vrings"][0]["da"], 0x4000);
-    }
+    // The images are part of the repository: their absence is a failure.
+    let dir = common::vectors_dir().expect("vectors/ of the repository (or OPENAMP_VECTORS)");
+    let o = Command::new(env!("CARGO_BIN_EXE_rsc-table"))
+        .arg("--json")
+        .arg(dir.join("after-echo.shm"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["entries"][0]["offset"], 20);
+    assert_eq!(v["entries"][0]["status"], 4);
+    assert_eq!(v["entries"][0]["gfeatures"], 1);
+    assert_eq!(v["entries"][0]["vrings"][0]["da"], 0x4000);
 }
 
 #[test]
@@ -117,7 +123,7 @@ fn a_broken_table_is_an_error_and_exit_1() {
     b[R5Table::OFFSETS[0] as usize + 25] = 200;
     for (name, bytes) in [
         ("broken.bin", b.clone()),
-        ("broken.elf", elf::arm_elf_with_table(&b)),
+        ("broken.elf", elf_with_table(&b)),
     ] {
         let f = TempFile::new(name, &bytes);
         let o = run(&[], &f);
@@ -135,7 +141,7 @@ fn a_broken_table_is_an_error_and_exit_1() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn broken_elf_files_never_panic() {
-    let good = elf::arm_elf_with_table(&r5_bytes());
+    let good = elf_with_table(&r5_bytes());
     let mut cases: Vec<(String, Vec<u8>)> = vec![
         ("magic-only".into(), b"\x7fELF".to_vec()),
         ("header-cut".into(), good[..40].to_vec()),
@@ -173,14 +179,10 @@ fn broken_elf_files_never_panic() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn elf_without_a_table_is_an_error() {
-    let mut obj = object::write::Object::new(
-        object::BinaryFormat::Elf,
-        object::Architecture::Arm,
-        object::Endianness::Little,
-    );
-    let text = obj.add_section(Vec::new(), b".text".to_vec(), object::SectionKind::Text);
-    obj.append_section_data(text, &[0; 4], 4);
-    let f = TempFile::new("no-table.elf", &obj.write().unwrap());
+    // The section renamed: a valid executable with no table.
+    let fw = Firmware::new(&r5_bytes());
+    let at = fw.strtab_off + ".text".len() + 2 + ".resource_".len();
+    let f = TempFile::new("no-table.elf", &fw.with(|b| b[at] = b'X'));
     let o = run(&[], &f);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -188,4 +190,68 @@ fn elf_without_a_table_is_an_error() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The corpus of `common/firmware.rs`: every broken image and table is
+/// refused, with exit status 1 and the very error the ELF checks and the
+/// parser give (which the loader gives too); every valid one is printed.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn the_broken_corpus_is_refused_with_the_loaders_errors() {
+    let cases = firmware::broken_elfs()
+        .into_iter()
+        .chain(firmware::broken_tables());
+    for (i, c) in cases.enumerate() {
+        let f = TempFile::new(&format!("corpus-{i}.elf"), &c.bytes);
+        let want = if c.want.is_elf() {
+            format!("invalid ELF: {}", c.want)
+        } else {
+            format!("invalid resource table: {}", c.want)
+        };
+        // `--elf`: a file without the magic is otherwise a raw table.
+        let o = run(&["--elf"], &f);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{}: {err}", c.name);
+        assert!(err.contains(&want), "{}: {err:?} lacks {want:?}", c.name);
+        assert!(!err.contains("panicked"), "{}: {err}", c.name);
+        let o = run(&["--elf", "--json"], &f);
+        assert_eq!(o.status.code(), Some(1), "{}", c.name);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["error"].as_str(), Some(&want[..]), "{}", c.name);
+    }
+    for (name, bytes) in firmware::valid_elfs() {
+        let f = TempFile::new("corpus-valid.elf", &bytes);
+        let o = run(&[], &f);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        assert!(stdout(&o).contains("Entries:  3"), "{name}: {}", stdout(&o));
+    }
+}
+
+/// The committed copy of the R5 board firmware, and an option for other
+/// machines than the loader's.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn prints_the_r5_board_firmware_and_other_machines_on_request() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zcu102-r5-smoke.elf");
+    let o = Command::new(env!("CARGO_BIN_EXE_rsc-table"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains(
+            "at address 0x3ed02c58, file offset 0x12c58, loaded by segment 2 at 0x3ed02c58"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("name \"r5_trace\""), "{out}");
+
+    let riscv = Firmware::new(&r5_bytes()).with(|b| b[18] = 243);
+    let f = TempFile::new("riscv.elf", &riscv);
+    let o = run(&[], &f);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("e_machine 243"), "{}", stderr(&o));
+    let o = run(&["--machine", "243"], &f);
+    assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -445,3 +445,119 @@ fn writer_checks_before_writing() {
     assert!(matches!(w.set_vdev_status(0, 4), Err(Error::Region(_))));
     assert_eq!(get_u32(&b, 16), 0x1000);
 }
+
+/// A carveout's, devmem's or trace buffer's range that runs past 4 GiB
+/// names no memory: the host would ask its platform for a wrapped range.
+#[test]
+fn address_ranges_that_wrap_past_4_gib() {
+    use openamp_rsc_table::{FW_RSC_ADDR_ANY, RSC_CARVEOUT, RSC_DEVMEM, RSC_TRACE};
+    let mem = MixedTable::OFFSETS[0] as usize; // carveout, len 0x4_0000
+    let uart = MixedTable::OFFSETS[1] as usize; // devmem, len 0x1000
+    let trace = MixedTable::OFFSETS[4] as usize; // trace, len 0x1000
+    let wraps = |index, kind, field, addr, len| Error::RangeWraps {
+        index,
+        kind,
+        field,
+        addr,
+        len,
+    };
+    let cases = [
+        (
+            mem + 4,
+            0xffff_0000,
+            wraps(0, RSC_CARVEOUT, Field::Da, 0xffff_0000, 0x4_0000),
+        ),
+        (
+            mem + 8,
+            0xfffc_0001,
+            wraps(0, RSC_CARVEOUT, Field::Pa, 0xfffc_0001, 0x4_0000),
+        ),
+        (
+            uart + 4,
+            0xffff_f001,
+            wraps(1, RSC_DEVMEM, Field::Da, 0xffff_f001, 0x1000),
+        ),
+        (
+            uart + 8,
+            0xffff_ff00,
+            wraps(1, RSC_DEVMEM, Field::Pa, 0xffff_ff00, 0x1000),
+        ),
+        (
+            trace + 4,
+            0xffff_ff00,
+            wraps(4, RSC_TRACE, Field::Da, 0xffff_ff00, 0x1000),
+        ),
+        // The length, not the address, is what is too large.
+        (
+            trace + 8,
+            u32::MAX,
+            wraps(4, RSC_TRACE, Field::Da, 0x3ed4_0000, u32::MAX),
+        ),
+    ];
+    for (at, value, want) in cases {
+        let mut b = mixed_bytes();
+        put_u32(&mut b, at, value);
+        let err = parse_err(&b);
+        assert_eq!(err, want);
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("entry ") && msg.contains("wraps past 4 GiB"),
+            "{msg}"
+        );
+    }
+    // Ending exactly at 4 GiB is fine, and "the host chooses" has no range.
+    for (at, value) in [
+        (mem + 4, 0xfffc_0000),
+        (uart + 8, 0xffff_f000),
+        (trace + 4, 0xffff_f000),
+        (mem + 4, FW_RSC_ADDR_ANY),
+        (mem + 8, FW_RSC_ADDR_ANY),
+    ] {
+        let mut b = mixed_bytes();
+        put_u32(&mut b, at, value);
+        ResourceTable::parse(&b).unwrap_or_else(|e| panic!("{at:#x} = {value:#x}: {e}"));
+    }
+    let msg = {
+        let mut b = mixed_bytes();
+        put_u32(&mut b, trace + 4, 0xffff_ff00);
+        parse_err(&b).to_string()
+    };
+    assert_eq!(
+        msg,
+        "entry 4 (trace): da 0xffffff00 + len 0x1000 wraps past 4 GiB"
+    );
+}
+
+/// The host's writer refuses to write an address the parser would refuse.
+#[test]
+fn writer_refuses_a_carveout_address_that_wraps() {
+    let b = mixed_bytes();
+    let mut words = common::aligned(&b);
+    let region = IoRegion::from_slice(zerocopy::IntoBytes::as_mut_bytes(&mut words[..]));
+    let w = TableWriter::new(region);
+    let wraps = |field, addr| {
+        Err(Error::RangeWraps {
+            index: 0,
+            kind: openamp_rsc_table::RSC_CARVEOUT,
+            field,
+            addr,
+            len: 0x4_0000,
+        })
+    };
+    assert_eq!(
+        w.set_carveout_da(0, 0xfffc_0001),
+        wraps(Field::Da, 0xfffc_0001)
+    );
+    assert_eq!(
+        w.set_carveout_pa(0, 0xffff_0000),
+        wraps(Field::Pa, 0xffff_0000)
+    );
+    let mut copy = [0u8; 1024];
+    let t = ResourceTable::read_from_region(&region, 0, &mut copy).unwrap();
+    assert_eq!(
+        t.entry(0).unwrap().entry,
+        Entry::Carveout(common::MIXED.mem)
+    );
+    w.set_carveout_da(0, 0xfffc_0000).unwrap();
+    w.set_carveout_pa(0, 0x8000_0000).unwrap();
+}

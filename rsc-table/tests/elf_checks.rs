@@ -29,7 +29,11 @@ fn where_words(e: &Error) -> Vec<String> {
             vec![format!("segment {index}:"), field.to_string()]
         }
         Error::SegmentTruncated { index, .. } => {
-            vec![format!("segment {index}:"), "p_offset".into(), "p_filesz".into()]
+            vec![
+                format!("segment {index}:"),
+                "p_offset".into(),
+                "p_filesz".into(),
+            ]
         }
         Error::SegmentOverlap { index, other, .. } => {
             vec![format!("segment {index} "), format!("segment {other}")]
@@ -39,7 +43,10 @@ fn where_words(e: &Error) -> Vec<String> {
         | Error::ElfTooLarge { field, .. } => vec![field.to_string()],
         Error::WrongMachine { machine } => vec![format!("e_machine {machine}")],
         Error::TableOutsideSegments { addr, .. } => {
-            vec![format!(".resource_table at address {addr:#x}"), "no loaded segment".into()]
+            vec![
+                format!(".resource_table at address {addr:#x}"),
+                "no loaded segment".into(),
+            ]
         }
         Error::TableAddressMismatch { addr, segment, .. } => vec![
             format!(".resource_table at address {addr:#x}"),

@@ -5,7 +5,8 @@ mod common;
 use common::{MixedTable, R5Table, MIXED, R5};
 use openamp_metal::IoRegion;
 use openamp_rsc_table::{
-    Carveout, Devmem, Entry, ResourceTable, TableWriter, Trace, VdevResource, Vring,
+    Carveout, Devmem, Entry, Error, Field, ResourceTable, TableWriter, Trace, VdevResource, Vring,
+    FW_RSC_ADDR_ANY, RSC_CARVEOUT,
 };
 use proptest::prelude::*;
 
@@ -26,6 +27,15 @@ fn vring(notifyid: u32) -> impl Strategy<Value = Vring> {
     })
 }
 
+/// A length that fits after every one of `addrs` below 4 GiB (the parser
+/// refuses ranges that wrap; `corpus.rs` tests that).
+fn fit(len: u32, addrs: &[u32]) -> u32 {
+    addrs
+        .iter()
+        .filter(|&&a| a != FW_RSC_ADDR_ANY)
+        .fold(len, |l, &a| l.min(u32::MAX - a))
+}
+
 fn name() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9_.-]{0,31}"
 }
@@ -43,7 +53,7 @@ fn r5_table() -> impl Strategy<Value = R5Table> {
             t.rpmsg = VdevResource::new(vid, id, df, [v0, v1]);
             t.rpmsg.vdev.gfeatures = gf;
             t.rpmsg.vdev.status = status;
-            t.trace = Trace::new(da, len, &n);
+            t.trace = Trace::new(da, fit(len, &[da]), &n);
             t
         })
 }
@@ -58,13 +68,22 @@ fn mixed_table() -> impl Strategy<Value = MixedTable> {
     )
         .prop_map(|((c, cn), (d, dn), (cfg, cv), oem, (r0, r1, df))| {
             let mut t = MIXED;
-            t.mem = Carveout::new(c[0], c[1], c[2], c[3], &cn);
-            t.uart = Devmem::new(d[0], d[1], d[2], d[3], &dn);
+            t.mem = Carveout::new(c[0], c[1], fit(c[2], &c[..2]), c[3], &cn);
+            t.uart = Devmem::new(d[0], d[1], fit(d[2], &d[..2]), d[3], &dn);
             t.console = VdevResource::new(3, 10, 0, [cv]).with_config(cfg);
             t.oem.data = oem;
             t.rpmsg = VdevResource::new(7, 20, df, [r0, r1]);
             t
         })
+}
+
+/// `addr` if `len` bytes fit after it below 4 GiB, else the highest that fits.
+fn fit_addr(addr: u32, len: u32) -> u32 {
+    if addr == FW_RSC_ADDR_ANY {
+        addr
+    } else {
+        addr.min(u32::MAX - len)
+    }
 }
 
 proptest! {
@@ -133,8 +152,18 @@ proptest! {
         w.set_vring_da(5, ring, da).unwrap();
         w.set_vring_pa(5, ring, pa).unwrap();
         w.set_vring_notify_id(5, ring, notify).unwrap();
-        w.set_carveout_pa(0, pa).unwrap();
-        w.set_carveout_da(0, da).unwrap();
+        // A carveout address whose range would wrap is refused, unwritten.
+        let len = t.mem.len;
+        let (cpa, cda) = (fit_addr(pa, len), fit_addr(da, len));
+        let wraps = |field, addr| Err(Error::RangeWraps { index: 0, kind: RSC_CARVEOUT, field, addr, len });
+        if cpa != pa {
+            prop_assert_eq!(w.set_carveout_pa(0, pa), wraps(Field::Pa, pa));
+        }
+        if cda != da {
+            prop_assert_eq!(w.set_carveout_da(0, da), wraps(Field::Da, da));
+        }
+        w.set_carveout_pa(0, cpa).unwrap();
+        w.set_carveout_da(0, cda).unwrap();
         prop_assert_eq!(w.vdev_status(5), Ok(status));
 
         let mut buf = [0u8; 1024];
@@ -145,7 +174,7 @@ proptest! {
         let r = v.vring(ring).unwrap();
         prop_assert_eq!((r.da, r.pa, r.notifyid), (da, pa, notify));
         let Entry::Carveout(c) = table.entry(0).unwrap().entry else { panic!() };
-        prop_assert_eq!((c.da, c.pa), (da, pa));
+        prop_assert_eq!((c.da, c.pa), (cda, cpa));
     }
 
     /// Whatever the bytes, the parser answers without panicking, and what it

@@ -222,10 +222,7 @@ impl ElfImage {
     ) -> Result<(Header, Ctx), S::Error> {
         let ident = read(src, size, 0, header::SIZEOF_IDENT, ElfField::Ident)?;
         let byte = |i: usize| ident.get(i).copied().unwrap_or_default();
-        let magic = ident
-            .first_chunk::<4>()
-            .copied()
-            .unwrap_or_default();
+        let magic = ident.first_chunk::<4>().copied().unwrap_or_default();
         if magic != *header::ELFMAG {
             return Err(bad(ElfField::Magic, u32::from_le_bytes(magic), "no ELF magic").into());
         }

@@ -33,7 +33,11 @@ pub(crate) fn table_section<S: ImageSource + ?Sized>(
     }
     let entsize = SectionHeader::size(ctx);
     if usize::from(h.e_shentsize) != entsize {
-        let e = bad(ElfField::ShEntSize, h.e_shentsize, "does not match the class");
+        let e = bad(
+            ElfField::ShEntSize,
+            h.e_shentsize,
+            "does not match the class",
+        );
         return Err(e.into());
     }
     if count > limits.max_sections {
@@ -45,7 +49,13 @@ pub(crate) fn table_section<S: ImageSource + ?Sized>(
         .into());
     }
     // At most 64 Ki entries of 64 bytes: no overflow.
-    let bytes = read(src, size, h.e_shoff, count * entsize, ElfField::SectionHeaders)?;
+    let bytes = read(
+        src,
+        size,
+        h.e_shoff,
+        count * entsize,
+        ElfField::SectionHeaders,
+    )?;
     let shdrs = SectionHeader::parse_from(&bytes, 0, count, ctx)
         .map_err(|_| bad(ElfField::SectionHeaders, h.e_shoff, "unreadable"))?;
     // With 0xff00 sections or more, the name table's index is in section 0.
@@ -53,9 +63,10 @@ pub(crate) fn table_section<S: ImageSource + ?Sized>(
         SHN_XINDEX => shdrs.first().map_or(0, |s| s.sh_link as usize),
         i => i as usize,
     };
-    let strtab = shdrs
-        .get(strndx)
-        .ok_or(bad(ElfField::ShStrNdx, h.e_shstrndx, "names no section"))?;
+    let strtab =
+        shdrs
+            .get(strndx)
+            .ok_or(bad(ElfField::ShStrNdx, h.e_shstrndx, "names no section"))?;
     if strtab.sh_size > limits.max_shstrtab {
         return Err(Error::ElfTooLarge {
             field: ElfField::SectionNames,
@@ -70,7 +81,9 @@ pub(crate) fn table_section<S: ImageSource + ?Sized>(
     let names = read(src, size, strtab.sh_offset, len, ElfField::SectionNames)?;
     let wanted = RESOURCE_TABLE_SECTION.as_bytes();
     let Some(s) = shdrs.iter().find(|s| {
-        let name = names.get(s.sh_name..).and_then(|n| n.split(|&b| b == 0).next());
+        let name = names
+            .get(s.sh_name..)
+            .and_then(|n| n.split(|&b| b == 0).next());
         name == Some(wanted)
     }) else {
         return Ok(None);

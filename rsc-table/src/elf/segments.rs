@@ -32,7 +32,11 @@ pub(crate) fn check<S: ImageSource + ?Sized>(
 ) -> Result<Vec<Segment>, S::Error> {
     let entsize = ProgramHeader::size(ctx);
     if usize::from(h.e_phentsize) != entsize {
-        let e = bad(ElfField::PhEntSize, h.e_phentsize, "does not match the class");
+        let e = bad(
+            ElfField::PhEntSize,
+            h.e_phentsize,
+            "does not match the class",
+        );
         return Err(e.into());
     }
     let count = usize::from(h.e_phnum);

@@ -10,8 +10,8 @@
 #![allow(dead_code)]
 
 use openamp_rsc_table::{
-    resource_table, Carveout, Devmem, ElfField, Error, Field, Trace, FW_RSC_ADDR_ANY,
-    RSC_CARVEOUT, RSC_DEVMEM, RSC_TRACE,
+    resource_table, Carveout, Devmem, ElfField, Error, Field, Trace, FW_RSC_ADDR_ANY, RSC_CARVEOUT,
+    RSC_DEVMEM, RSC_TRACE,
 };
 
 /// Where the code segment is loaded.
@@ -147,7 +147,16 @@ impl Firmware {
         // p_memsz, p_flags, p_align.
         let text = [1, TEXT_OFF as u32, TEXT_ADDR, TEXT_ADDR, 16, 16, 5, 4];
         let len = table_len as u32;
-        let data = [1, DATA_OFF as u32, DATA_ADDR, DATA_ADDR, len, len + BSS, 6, 4];
+        let data = [
+            1,
+            DATA_OFF as u32,
+            DATA_ADDR,
+            DATA_ADDR,
+            len,
+            len + BSS,
+            6,
+            4,
+        ];
         for (i, p) in [text, data].iter().enumerate() {
             for (j, v) in p.iter().enumerate() {
                 put32(&mut b, phdr(i) + 4 * j, *v);
@@ -163,10 +172,54 @@ impl Firmware {
         let bss_off = (DATA_OFF + table_len) as u32;
         let sections: [[u32; 10]; 5] = [
             [0; 10],
-            [name_at(b".text"), 1, 6, TEXT_ADDR, TEXT_OFF as u32, 16, 0, 0, 4, 0],
-            [name_at(b".resource_table"), 1, 3, DATA_ADDR, DATA_OFF as u32, len, 0, 0, 4, 0],
-            [name_at(b".bss"), 8, 3, DATA_ADDR + len, bss_off, BSS, 0, 0, 4, 0],
-            [name_at(b".shstrtab"), 3, 0, 0, strtab_off as u32, names.len() as u32, 0, 0, 1, 0],
+            [
+                name_at(b".text"),
+                1,
+                6,
+                TEXT_ADDR,
+                TEXT_OFF as u32,
+                16,
+                0,
+                0,
+                4,
+                0,
+            ],
+            [
+                name_at(b".resource_table"),
+                1,
+                3,
+                DATA_ADDR,
+                DATA_OFF as u32,
+                len,
+                0,
+                0,
+                4,
+                0,
+            ],
+            [
+                name_at(b".bss"),
+                8,
+                3,
+                DATA_ADDR + len,
+                bss_off,
+                BSS,
+                0,
+                0,
+                4,
+                0,
+            ],
+            [
+                name_at(b".shstrtab"),
+                3,
+                0,
+                0,
+                strtab_off as u32,
+                names.len() as u32,
+                0,
+                0,
+                1,
+                0,
+            ],
         ];
         for (i, s) in sections.iter().enumerate() {
             for (j, v) in s.iter().enumerate() {

@@ -23,6 +23,10 @@ struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Read the file as an ELF even if it does not start with the ELF magic
+    /// (without this, such a file is a raw table image).
+    #[arg(long, conflicts_with = "offset")]
+    elf: bool,
     /// Byte offset of the table in a raw image (decimal or 0x-hex).
     #[arg(long, default_value = "0", value_parser = parse_offset)]
     offset: usize,
@@ -63,15 +67,22 @@ pub enum Origin {
 fn run(args: &Args) -> Result<String, String> {
     let data = std::fs::read(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let (bytes, origin) = if data.starts_with(b"\x7fELF") {
-        let machines: Vec<u16> = DEFAULT_MACHINES.iter().chain(&args.machines).copied().collect();
+    let (bytes, origin) = if args.elf || data.starts_with(b"\x7fELF") {
+        let machines: Vec<u16> = DEFAULT_MACHINES
+            .iter()
+            .chain(&args.machines)
+            .copied()
+            .collect();
         let limits = ElfLimits {
             machines: &machines,
             ..ElfLimits::DEFAULT
         };
-        let image = ElfImage::from_bytes(&data, &limits).map_err(|e| format!("invalid ELF: {e}"))?;
+        let image =
+            ElfImage::from_bytes(&data, &limits).map_err(|e| format!("invalid ELF: {e}"))?;
         let (Some(t), Some(bytes)) = (image.resource_table, image.table_bytes(&data)) else {
-            return Err(format!("no {RESOURCE_TABLE_SECTION} section in the ELF file"));
+            return Err(format!(
+                "no {RESOURCE_TABLE_SECTION} section in the ELF file"
+            ));
         };
         let origin = Origin::Elf {
             addr: t.addr,
