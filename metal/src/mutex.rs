@@ -1,6 +1,7 @@
 //! A spin [`Mutex`], as libmetal's: usable across cores and from `static`s.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -54,7 +55,10 @@ impl<T: ?Sized> Mutex<T> {
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .ok()
-            .map(|_| MutexGuard { mutex: self })
+            .map(|_| MutexGuard {
+                mutex: self,
+                _value: PhantomData,
+            })
     }
 
     /// Takes the lock, spinning until it is free.
@@ -105,9 +109,28 @@ impl<T: ?Sized> core::fmt::Debug for Mutex<T> {
 }
 
 /// Proof that the lock is held; gives access to the value and unlocks on drop.
+///
+/// A guard may be sent to another thread when `T: Send` (the lock is a plain
+/// flag, so any thread may release it), and shared between threads only
+/// when `T: Sync` as well: `&MutexGuard<T>` hands out `&T` to every thread
+/// that holds it, so a guard of a `Cell` must stay on one thread.
+///
+/// ```compile_fail
+/// use core::cell::Cell;
+/// use openamp_metal::Mutex;
+/// let m = Mutex::new(Cell::new(0u32));
+/// let g = m.lock();
+/// std::thread::scope(|s| {
+///     s.spawn(|| g.set(1)); // error: `Cell<u32>` cannot be shared between threads
+///     g.set(2);
+/// });
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
+    /// The guard acts as a `&mut T`, and takes its auto traits: `Sync` only
+    /// if `T` is (`&Mutex<T>` alone would be `Sync` whenever `T: Send`).
+    _value: PhantomData<&'a mut T>,
 }
 
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
@@ -136,6 +159,69 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::cell::Cell;
+    use core::sync::atomic::AtomicU32;
+
+    /// Compile-time checks of the guard's auto traits. `Sync` is probed with
+    /// two blanket impls of one trait, one of them only for `Sync` types:
+    /// for a `Sync` type, the probe's type parameter cannot be inferred and
+    /// the crate does not build.
+    mod auto_traits {
+        use super::*;
+
+        trait NotSync<Which> {
+            const OK: () = ();
+        }
+        impl<T: ?Sized> NotSync<()> for T {}
+        struct IfSync;
+        impl<T: ?Sized + Sync> NotSync<IfSync> for T {}
+
+        const fn is_sync<T: ?Sized + Sync>() {}
+        const fn is_send<T: ?Sized + Send>() {}
+
+        // A guard of a `Cell` (Send, not Sync) is not `Sync`.
+        const _: () = <MutexGuard<'static, Cell<u32>> as NotSync<_>>::OK;
+        // A guard of a `Sync` type is, and any guard of a `Send` type is `Send`.
+        const _: () = is_sync::<MutexGuard<'static, AtomicU32>>();
+        const _: () = is_sync::<MutexGuard<'static, u64>>();
+        const _: () = is_send::<MutexGuard<'static, Cell<u32>>>();
+    }
+
+    /// Sharing one guard between threads, soundly: the value is `Sync`.
+    /// Under Miri this is the data-race check of the guard's `Sync` bound.
+    #[test]
+    fn a_guard_of_a_sync_value_is_shared_between_threads() {
+        let m = Mutex::new(AtomicU32::new(0));
+        let rounds = if cfg!(miri) { 20 } else { 1000 };
+        let g = m.lock();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..rounds {
+                        g.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(g.load(Ordering::Relaxed), 2 * rounds);
+        drop(g);
+        assert!(!m.is_locked());
+    }
+
+    /// A guard sent to another thread is released there.
+    #[test]
+    fn a_guard_is_released_by_the_thread_it_was_sent_to() {
+        let m = Mutex::new(Cell::new(1u32));
+        let g = m.lock();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                g.set(g.get() + 1);
+                drop(g);
+            });
+        });
+        assert!(!m.is_locked());
+        assert_eq!(m.lock().get(), 2);
+    }
 
     #[test]
     fn lock_is_exclusive_across_threads() {
