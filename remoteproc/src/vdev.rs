@@ -11,7 +11,7 @@
 //! on each call.
 
 use alloc::vec::Vec;
-use core::sync::atomic::{fence, Ordering};
+use core::sync::atomic::Ordering;
 
 use openamp_metal::{IoRegion, Notify};
 use openamp_rsc_table::layout::{self, VDEV_DFEATURES, VDEV_GFEATURES, VDEV_STATUS};
@@ -402,11 +402,13 @@ impl<'a, N: Notify> Transport<'a> for VdevTransport<'a, N> {
     }
 
     fn status(&self) -> openamp_virtio::Result<DeviceStatus> {
-        let s = self.table.read_u8(self.entry + VDEV_STATUS)?;
-        // Acquire: pairs with the release before the other side's status
-        // write, so the rings, buffers and features it wrote first are not
-        // read older than the status that announced them.
-        fence(Ordering::Acquire);
+        // An atomic byte, not a volatile one: fences order atomics only.
+        // Acquire: pairs with the release store of the other side's status,
+        // so the rings, buffers and features it wrote first are not read
+        // older than the status that announced them.
+        let s = self
+            .table
+            .load_u8(self.entry + VDEV_STATUS, Ordering::Acquire)?;
         Ok(DeviceStatus(s))
     }
 
@@ -414,8 +416,9 @@ impl<'a, N: Notify> Transport<'a> for VdevTransport<'a, N> {
         // Release: the other side acts on the new status by reading what we
         // wrote before it (rings, buffers, gfeatures); those writes must not
         // become visible after the status.
-        fence(Ordering::Release);
-        Ok(self.table.write_u8(self.entry + VDEV_STATUS, status.0)?)
+        Ok(self
+            .table
+            .store_u8(self.entry + VDEV_STATUS, status.0, Ordering::Release)?)
     }
 
     fn device_features(&self) -> openamp_virtio::Result<u32> {
@@ -569,6 +572,40 @@ mod tests {
         assert!(host.notify(2).is_err());
         assert_eq!(*host.notifier().0.borrow(), [1]);
         assert_eq!(*remote.notifier().0.borrow(), [0]);
+    }
+
+    /// The status byte publishes what was written before it, across threads
+    /// (under Miri: the status was a volatile byte before, a data race).
+    #[test]
+    fn status_publishes_the_writes_before_it() {
+        struct NoKicks;
+        impl Notify for NoKicks {
+            fn notify(&self, _id: u32) -> openamp_metal::Result<()> {
+                Ok(())
+            }
+        }
+        let mut shm = Shm([0; 0x8000]);
+        let len = TABLE.write_to(&mut shm.0).unwrap();
+        let shm = region(&mut shm);
+        let table = shm.sub_region(0, len).unwrap();
+        let bufs = shm.sub_region(0x6000, 0x2000).unwrap();
+        let mut pool = MemPool::new(shm.sub_region(0x4000, 0x2000).unwrap(), 0x4000);
+        let host = VdevTransport::host(table, 1, &shm, Some(&mut pool), bufs, NoKicks).unwrap();
+        let remote = VdevTransport::remote(table, 1, &shm, bufs, NoKicks).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                host.write_config(0, &[9, 8, 7, 6]).unwrap();
+                host.set_status(DeviceStatus(0x04)).unwrap();
+            });
+            s.spawn(|| {
+                while !remote.status().unwrap().driver_ok() {
+                    std::thread::yield_now();
+                }
+                let mut cfg = [0u8; 4];
+                remote.read_config(0, &mut cfg).unwrap();
+                assert_eq!(cfg, [9, 8, 7, 6]);
+            });
+        });
     }
 
     #[test]
