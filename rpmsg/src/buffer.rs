@@ -11,8 +11,11 @@ pub(crate) trait BufferOwner: Sync {
     fn rx_read(&self, held: u16, skip: usize, dst: &mut [u8]) -> Result<usize>;
     fn rx_release(&self, held: u16);
     fn tx_write(&self, tx: &TxInner, skip: usize, src: &[u8]) -> Result<()>;
-    fn tx_unuse(&self, tx: &TxInner);
-    fn tx_send(&self, tx: &TxInner, ep: EndpointId, dst: u32, len: usize) -> Result<()>;
+    /// Takes back a buffer that was not sent.
+    fn tx_unuse(&self, tx: TxInner);
+    /// Sends the buffer; on failure before the hand-over it is taken back.
+    /// Either way the buffer is the device's again: it moves in by value.
+    fn tx_send(&self, tx: TxInner, ep: EndpointId, dst: u32, len: usize) -> Result<()>;
 }
 
 /// A received message, still in its shared-memory buffer.
@@ -57,6 +60,10 @@ impl RxBuffer<'_> {
     /// Copies the payload from byte `skip` on into `dst`.
     pub fn read_at(&self, skip: usize, dst: &mut [u8]) -> Result<usize> {
         let n = dst.len().min(self.len.saturating_sub(skip));
+        if n == 0 {
+            // Also keeps a huge `skip` away from the offset arithmetic.
+            return Ok(0);
+        }
         self.owner.rx_read(self.held, skip, &mut dst[..n])
     }
 }
@@ -77,8 +84,10 @@ impl core::fmt::Debug for RxBuffer<'_> {
     }
 }
 
-/// A transmit buffer's bookkeeping.
-#[derive(Debug, Clone, Copy)]
+/// A transmit buffer's bookkeeping. Neither `Copy` nor `Clone`: whoever
+/// holds it owns the buffer, and giving it back consumes it, so a buffer
+/// cannot be given back twice.
+#[derive(Debug)]
 pub(crate) struct TxInner {
     pub tok: crate::queues::TxTok,
     pub buf: crate::queues::Buf,
@@ -88,16 +97,18 @@ pub(crate) struct TxInner {
 /// with [`send_to`](Self::send_to). Dropping it unsent gives it back.
 pub struct TxBuffer<'d> {
     pub(crate) owner: &'d dyn BufferOwner,
-    pub(crate) inner: TxInner,
-    pub(crate) sent: bool,
+    /// `None` once sent: the buffer moved back to the device.
+    pub(crate) inner: Option<TxInner>,
 }
 
 impl TxBuffer<'_> {
     /// How many payload bytes it holds.
     pub fn capacity(&self) -> usize {
-        (self.inner.buf.cap as usize)
-            .saturating_sub(HEADER_LEN)
-            .min(usize::from(u16::MAX))
+        self.inner.as_ref().map_or(0, |t| {
+            (t.buf.cap as usize)
+                .saturating_sub(HEADER_LEN)
+                .min(usize::from(u16::MAX))
+        })
     }
 
     /// Copies `src` into the payload at byte `skip`.
@@ -109,7 +120,10 @@ impl TxBuffer<'_> {
                 max: self.capacity(),
             });
         }
-        self.owner.tx_write(&self.inner, skip, src)
+        match &self.inner {
+            Some(tx) => self.owner.tx_write(tx, skip, src),
+            None => Ok(()),
+        }
     }
 
     /// Sends the first `len` payload bytes from endpoint `ep` to `dst`.
@@ -120,16 +134,17 @@ impl TxBuffer<'_> {
                 max: self.capacity(),
             });
         }
-        self.owner.tx_send(&self.inner, ep, dst, len)?;
-        self.sent = true;
-        Ok(())
+        match self.inner.take() {
+            Some(tx) => self.owner.tx_send(tx, ep, dst, len),
+            None => Ok(()),
+        }
     }
 }
 
 impl Drop for TxBuffer<'_> {
     fn drop(&mut self) {
-        if !self.sent {
-            self.owner.tx_unuse(&self.inner);
+        if let Some(tx) = self.inner.take() {
+            self.owner.tx_unuse(tx);
         }
     }
 }

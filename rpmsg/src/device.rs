@@ -82,15 +82,22 @@ pub struct Stats {
     pub name_service: u64,
 }
 
-/// A received message waiting for its endpoint, still in its buffer.
-#[derive(Debug, Clone, Copy)]
+/// A received message waiting for its endpoint, still in its buffer. It
+/// owns the buffer's token, so it is not `Copy`: the buffer goes back once.
+#[derive(Debug)]
 struct Held {
     tok: RxTok,
     buf: Buf,
+    meta: Meta,
+    next: u16,
+}
+
+/// What a receiver learns of a held message.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
     src: u32,
     dst: u32,
     len: u16,
-    next: u16,
 }
 
 /// What is left to do once the lock is released.
@@ -291,7 +298,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             inner: Mutex::new(Inner {
                 queues,
                 slots: [const { Slot::EMPTY }; E],
-                held: [None; N],
+                held: [const { None }; N],
                 free,
                 free_len: N,
                 announced: [None; ANNOUNCED],
@@ -471,9 +478,10 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             while at != NONE {
                 at = match inner.take_held(at) {
                     Some(h) => {
-                        let _ = inner
-                            .queues
-                            .return_rx(h.tok, HEADER_LEN + usize::from(h.len));
+                        if self.peer_alive(&mut inner) {
+                            let len = HEADER_LEN + usize::from(h.meta.len);
+                            let _ = inner.queues.return_rx(h.tok, len);
+                        }
                         h.next
                     }
                     None => NONE,
@@ -595,7 +603,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 inner.queues.unuse_tx(tx.tok);
                 return Err(e.into());
             }
-            after.kicks = self.post_tx(&mut inner, &tx, src, dst, data.len())?;
+            after.kicks = self.post_tx(&mut inner, tx, src, dst, data.len())?;
         }
         self.finish(after)
     }
@@ -606,7 +614,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
     fn post_tx(
         &self,
         inner: &mut Inner<'a, 'cb, N, E>,
-        tx: &TxInner,
+        tx: TxInner,
         src: u32,
         dst: u32,
         len: usize,
@@ -639,8 +647,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         let inner = self.inner.lock().take_tx()?;
         Ok(TxBuffer {
             owner: self,
-            inner,
-            sent: false,
+            inner: Some(inner),
         })
     }
 
@@ -662,10 +669,13 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         let mut after = After::default();
         let msg = {
             let mut inner = self.inner.lock();
-            self.drain(&mut inner, &mut after)?;
-            inner.pop_message(ep)?
+            self.drain(&mut inner, &mut after)
+                .and_then(|()| inner.pop_message(ep))
         };
-        self.finish(after)?;
+        // What the drain gathered runs even if it then failed.
+        let finished = self.finish(after);
+        let msg = msg?;
+        finished?;
         Ok(msg.map(|(held, h)| self.rx_buffer(held, h)))
     }
 
@@ -689,20 +699,24 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         let mut after = After::default();
         let msg = {
             let mut inner = self.inner.lock();
-            self.drain(&mut inner, &mut after)?;
-            let msg = inner.pop_message(ep)?;
-            if msg.is_none() {
-                let slot = inner.slot_mut(ep)?;
-                // Registering under the lock that `drain` files messages
-                // under: no message can slip in between the check and this.
-                match &slot.waker {
-                    Some(w) if w.will_wake(waker) => {}
-                    _ => slot.waker = Some(waker.clone()),
+            self.drain(&mut inner, &mut after).and_then(|()| {
+                let msg = inner.pop_message(ep)?;
+                if msg.is_none() {
+                    let slot = inner.slot_mut(ep)?;
+                    // Registering under the lock that `drain` files messages
+                    // under: no message can slip in between the check and this.
+                    match &slot.waker {
+                        Some(w) if w.will_wake(waker) => {}
+                        _ => slot.waker = Some(waker.clone()),
+                    }
                 }
-            }
-            msg
+                Ok(msg)
+            })
         };
-        self.finish(after)?;
+        // What the drain gathered runs even if it then failed.
+        let finished = self.finish(after);
+        let msg = msg?;
+        finished?;
         Ok(msg.map(|(held, h)| self.rx_buffer(held, h)))
     }
 
@@ -768,11 +782,14 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
     /// none has a message left. Returns how many callbacks ran.
     pub fn poll(&self) -> Result<usize> {
         let mut after = After::default();
-        {
+        let drained = {
             let mut inner = self.inner.lock();
-            self.drain(&mut inner, &mut after)?;
-        }
-        self.finish(after)?;
+            self.drain(&mut inner, &mut after)
+        };
+        // What the drain gathered runs even if it then failed.
+        let finished = self.finish(after);
+        drained?;
+        finished?;
         let mut ran = 0;
         let mut start = 0;
         loop {
@@ -798,7 +815,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         self.poll()
     }
 
-    fn rx_buffer(&self, held: u16, h: Held) -> RxBuffer<'_> {
+    fn rx_buffer(&self, held: u16, h: Meta) -> RxBuffer<'_> {
         RxBuffer {
             owner: self,
             held,
@@ -818,11 +835,40 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             return Err(Error::PeerReset { status: status.0 });
         }
         let mut filed = false;
+        let r = self.drain_messages(inner, after, &mut filed);
+        // Whatever stopped the drain, what it filed is owed its kicks (and
+        // the caller runs the wakers and binds it gathered).
+        if filed || after.binds.iter().any(Option::is_some) {
+            after.kicks = inner.queues.kicks().unwrap_or(after.kicks);
+        }
+        r
+    }
+
+    fn drain_messages(
+        &self,
+        inner: &mut Inner<'a, 'cb, N, E>,
+        after: &mut After<'cb>,
+        filed: &mut bool,
+    ) -> Result<()> {
+        // Bounds the work a peer feeding bad chains can make us do per call.
+        let mut bad_chains = 0;
         while after.has_room() {
             let mut bad = 0;
             let taken = inner.queues.take_rx(&mut bad);
             inner.stats.dropped_malformed += u64::from(bad);
-            let Some((tok, buf, filled)) = taken? else {
+            let taken = match taken {
+                Ok(t) => t,
+                // One malformed chain: the virtqueue dropped it; go on with
+                // the rest, as the policy says.
+                Err(Error::Virtio(e)) if !inner.queues.rx_broken() && bad_chains < N => {
+                    openamp_metal::warn!("rpmsg: dropped a malformed chain: {}", e);
+                    bad_chains += 1;
+                    inner.stats.dropped_malformed += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let Some((tok, buf, filled)) = taken else {
                 break;
             };
             let mut raw = [0u8; HEADER_LEN];
@@ -877,9 +923,11 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             inner.held[usize::from(held)] = Some(Held {
                 tok,
                 buf,
-                src: header.src,
-                dst: header.dst,
-                len: header.len,
+                meta: Meta {
+                    src: header.src,
+                    dst: header.dst,
+                    len: header.len,
+                },
                 next: NONE,
             });
             let slot = &mut inner.slots[index];
@@ -898,10 +946,7 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 t.next = held;
             }
             inner.stats.received += 1;
-            filed = true;
-        }
-        if filed || after.binds.iter().any(Option::is_some) {
-            after.kicks = inner.queues.kicks()?;
+            *filed = true;
         }
         Ok(())
     }
@@ -948,6 +993,24 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         }
         let slice = Duration::from_nanos((deadline - now).min(1_000_000));
         self.wait.wait(slice).map_err(|e| self.peer_gone(e))
+    }
+
+    /// Whether the rings still belong to the peer's current session: it was
+    /// not found reset before, and its status still has DRIVER_OK without
+    /// NEEDS_RESET or FAILED. Marks the device reset otherwise, so that
+    /// nothing of this session is written into rings the peer set up anew.
+    fn peer_alive(&self, inner: &mut Inner<'a, 'cb, N, E>) -> bool {
+        if inner.reset.is_some() {
+            return false;
+        }
+        match self.transport.status() {
+            Ok(s) if s.driver_ok() && !s.needs_reset() && !s.failed() => true,
+            Ok(s) => {
+                inner.reset = Some(s.0);
+                false
+            }
+            Err(_) => false,
+        }
     }
 
     fn peer_gone(&self, e: openamp_metal::Error) -> Error {
@@ -1052,20 +1115,21 @@ impl<'a, 'cb, const N: usize, const E: usize> Inner<'a, 'cb, N, E> {
 
     /// Unlinks the first message of `ep`; the held slot stays taken until
     /// the buffer is released.
-    fn pop_message(&mut self, ep: EndpointId) -> Result<Option<(u16, Held)>> {
+    fn pop_message(&mut self, ep: EndpointId) -> Result<Option<(u16, Meta)>> {
         let head = self.slot(ep)?.head;
         if head == NONE {
             return Ok(None);
         }
-        let Some(h) = self.held.get(usize::from(head)).copied().flatten() else {
+        let Some(Some(h)) = self.held.get(usize::from(head)) else {
             return Ok(None);
         };
+        let (next, meta) = (h.next, h.meta);
         let slot = self.slot_mut(ep)?;
-        slot.head = h.next;
-        if h.next == NONE {
+        slot.head = next;
+        if next == NONE {
             slot.tail = NONE;
         }
-        Ok(Some((head, h)))
+        Ok(Some((head, meta)))
     }
 
     /// The next message for an endpoint with a callback, searching from slot
@@ -1074,7 +1138,7 @@ impl<'a, 'cb, const N: usize, const E: usize> Inner<'a, 'cb, N, E> {
     fn next_callback_message(
         &mut self,
         start: usize,
-    ) -> Option<(EndpointId, crate::endpoint::Callback<'cb>, u16, Held)> {
+    ) -> Option<(EndpointId, crate::endpoint::Callback<'cb>, u16, Meta)> {
         let index = (start..E).chain(0..start.min(E)).find(|&i| {
             let s = &self.slots[i];
             s.live && s.callback.is_some() && s.head != NONE
@@ -1156,20 +1220,26 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> 
     fn rx_read(&self, held: u16, skip: usize, dst: &mut [u8]) -> Result<usize> {
         let buf = {
             let inner = self.inner.lock();
-            inner
-                .held
-                .get(usize::from(held))
-                .copied()
-                .flatten()
-                .map(|h| h.buf)
+            match inner.held.get(usize::from(held)) {
+                Some(Some(h)) => Some(h.buf),
+                _ => None,
+            }
         };
         let buf = buf.ok_or(Error::InvalidConfig {
             what: "buffer already released",
         })?;
         // The length was checked against the buffer when the message arrived;
-        // RxBuffer::read_at clamps `dst` to it.
-        self.buffers
-            .read_bytes(buf.offset + HEADER_LEN + skip, dst)?;
+        // RxBuffer::read_at clamps `dst` to it. Checked all the same: `skip`
+        // is the caller's.
+        let at = buf
+            .offset
+            .checked_add(HEADER_LEN)
+            .and_then(|a| a.checked_add(skip))
+            .ok_or(Error::TooLarge {
+                len: skip,
+                max: buf.cap as usize,
+            })?;
+        self.buffers.read_bytes(at, dst)?;
         Ok(dst.len())
     }
 
@@ -1178,11 +1248,10 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> 
         {
             let mut inner = self.inner.lock();
             if let Some(h) = inner.take_held(held) {
-                if inner
-                    .queues
-                    .return_rx(h.tok, HEADER_LEN + usize::from(h.len))
-                    .is_ok()
-                {
+                // A buffer of a session the peer ended is not written back
+                // into whatever rings it set up since.
+                let len = HEADER_LEN + usize::from(h.meta.len);
+                if self.peer_alive(&mut inner) && inner.queues.return_rx(h.tok, len).is_ok() {
                     after.kicks = inner.queues.kicks().unwrap_or([false; 2]);
                 }
             }
@@ -1197,11 +1266,11 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> 
             .write_bytes(tx.buf.offset + HEADER_LEN + skip, src)?)
     }
 
-    fn tx_unuse(&self, tx: &TxInner) {
+    fn tx_unuse(&self, tx: TxInner) {
         self.inner.lock().queues.unuse_tx(tx.tok);
     }
 
-    fn tx_send(&self, tx: &TxInner, ep: EndpointId, dst: u32, len: usize) -> Result<()> {
+    fn tx_send(&self, tx: TxInner, ep: EndpointId, dst: u32, len: usize) -> Result<()> {
         let mut after = After::default();
         {
             let mut inner = self.inner.lock();

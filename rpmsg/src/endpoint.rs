@@ -9,7 +9,7 @@ use crate::wire::{Name, ADDR_ANY};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EndpointId {
     pub(crate) slot: u16,
-    pub(crate) gen: u16,
+    pub(crate) gen: u32,
 }
 
 /// A message for a callback endpoint: who sent it, and the buffer.
@@ -106,7 +106,7 @@ pub(crate) const NONE: u16 = u16::MAX;
 /// One endpoint slot of a device.
 pub(crate) struct Slot<'cb> {
     pub live: bool,
-    pub gen: u16,
+    pub gen: u32,
     pub name: Name,
     pub addr: u32,
     pub dest: u32,

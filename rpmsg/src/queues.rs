@@ -27,8 +27,9 @@ pub(crate) struct Buf {
     pub cap: u32,
 }
 
-/// What it takes to give a received buffer back.
-#[derive(Debug, Clone, Copy)]
+/// What it takes to give a received buffer back (not `Copy`: giving it back
+/// consumes it).
+#[derive(Debug)]
 pub(crate) enum RxTok {
     /// Host: re-offer this buffer on vring0.
     Host(Segment),
@@ -36,8 +37,9 @@ pub(crate) enum RxTok {
     Remote(Chain),
 }
 
-/// What it takes to send, or give back unused, a transmit buffer.
-#[derive(Debug, Clone, Copy)]
+/// What it takes to send, or give back unused, a transmit buffer (not
+/// `Copy`: sending or giving it back consumes it).
+#[derive(Debug)]
 pub(crate) enum TxTok {
     /// Host: the pool index of the buffer.
     Host(u16),
@@ -355,6 +357,15 @@ impl<'a, const N: usize> Queues<'a, N> {
                 r.spare_len += 1;
             }
             _ => {}
+        }
+    }
+
+    /// Whether the receive queue is broken for good (the peer broke the
+    /// protocol beyond a single bad chain).
+    pub(crate) fn rx_broken(&self) -> bool {
+        match self {
+            Queues::Host(h) => h.rx.is_broken(),
+            Queues::Remote(r) => r.rx.is_broken(),
         }
     }
 

@@ -779,3 +779,144 @@ fn buffers_go_back_with_their_whole_length() {
     let ((id, len), desc_len) = raw_ring(r, 0, 0, 0);
     assert_eq!((id, len, desc_len), (0, 512, 512));
 }
+
+/// How many transmit buffers can be taken before the device runs out.
+fn count_free_tx(dev: &Dev<'_, '_>) -> usize {
+    let mut held = Vec::new();
+    while let Ok(tx) = dev.try_alloc_tx() {
+        held.push(tx);
+        assert!(held.len() <= NUM as usize, "more buffers than ring entries");
+    }
+    held.len()
+}
+
+/// A send that fails (a stale endpoint, a reset peer) gives its buffer back
+/// once, not once in the send and again in the drop.
+#[test]
+fn a_failed_send_gives_its_buffer_back_once() {
+    let mut mem = memory();
+    let (host, remote) = pair(region(&mut mem));
+    for dev in [&host, &remote] {
+        let stale = dev.create_endpoint(EndpointConfig::anonymous()).unwrap();
+        dev.destroy_endpoint(stale).unwrap();
+        let kept = dev.try_alloc_tx().unwrap();
+        let tx = dev.try_alloc_tx().unwrap();
+        assert!(matches!(
+            tx.send_to(stale, 1024, 1),
+            Err(Error::NoSuchEndpoint { .. })
+        ));
+        assert_eq!(count_free_tx(dev), NUM as usize - 1, "{:?}", dev.role());
+        drop(kept);
+        assert_eq!(count_free_tx(dev), NUM as usize, "{:?}", dev.role());
+    }
+}
+
+/// The ring memory of queue `q`: its used index, as the peer sees it.
+fn used_idx(r: IoRegion<'_>, q: u16) -> u16 {
+    let lb = Loopback::new(r, NUM, 16, 2).unwrap();
+    let ring = lb.device().vring(q).unwrap().ring;
+    let l = openamp_virtio::VringLayout::new(NUM, 16).unwrap();
+    ring.read_u16(l.used_idx_offset()).unwrap()
+}
+
+/// After the peer reset, buffers of the old session are not written into
+/// the rings it set up since: not by a dropped message, not by destroying
+/// the endpoint that held messages.
+#[test]
+fn nothing_of_an_old_session_is_written_after_a_reset() {
+    for detected_first in [true, false] {
+        let mut mem = memory();
+        let r = region(&mut mem);
+        let (host, remote) = pair(r);
+        let h = host
+            .create_endpoint(EndpointConfig::anonymous().dest(1024))
+            .unwrap();
+        let rm = remote
+            .create_endpoint(EndpointConfig::anonymous().addr(1024))
+            .unwrap();
+        host.send(h, b"one").unwrap();
+        host.send(h, b"two").unwrap();
+        let held = remote.recv_timeout(rm, Duration::from_secs(1)).unwrap();
+        remote.poll().unwrap(); // "two" waits, filed, for its endpoint
+                                // The host goes away: its status drops to 0.
+        let lb = Loopback::new(r, NUM, 16, 2).unwrap();
+        lb.driver()
+            .set_status(openamp_virtio::DeviceStatus(0))
+            .unwrap();
+        if detected_first {
+            assert!(matches!(remote.poll(), Err(Error::PeerReset { .. })));
+        }
+        // ...and sets the rings up anew (a fresh host zeroes them).
+        let fresh = lb.region();
+        fresh.fill(0, fresh.size().min(0x2000), 0).unwrap();
+        drop(held);
+        assert_eq!(used_idx(r, 1), 0, "a dropped buffer went into the new ring");
+        let _ = remote.destroy_endpoint(rm);
+        assert_eq!(used_idx(r, 1), 0, "destroy wrote the old buffers back");
+        assert!(remote.is_reset());
+    }
+}
+
+/// An endpoint handle stays stale however often its slot is reused.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_stale_endpoint_never_matches_a_new_one() {
+    let mut mem = memory();
+    let (host, _remote) = pair(region(&mut mem));
+    let stale = host.create_endpoint(EndpointConfig::anonymous()).unwrap();
+    host.destroy_endpoint(stale).unwrap();
+    // More cycles than a u16 generation has values.
+    for _ in 0..=u16::MAX as u32 + 1 {
+        let ep = host.create_endpoint(EndpointConfig::anonymous()).unwrap();
+        assert!(host.addr(stale).is_err());
+        host.destroy_endpoint(ep).unwrap();
+    }
+}
+
+#[test]
+fn reading_past_the_end_of_a_message_is_empty_not_a_panic() {
+    let mut mem = memory();
+    let (host, remote) = pair(region(&mut mem));
+    let h = host
+        .create_endpoint(EndpointConfig::anonymous().dest(1024))
+        .unwrap();
+    let rm = remote
+        .create_endpoint(EndpointConfig::anonymous().addr(1024))
+        .unwrap();
+    host.send(h, b"abc").unwrap();
+    let m = remote.recv_timeout(rm, Duration::from_secs(1)).unwrap();
+    let mut b = [0u8; 8];
+    assert_eq!(m.read_at(usize::MAX, &mut b).unwrap(), 0);
+    assert_eq!(m.read_at(3, &mut b).unwrap(), 0);
+    assert_eq!(m.read_at(1, &mut b).unwrap(), 2);
+}
+
+/// A malformed chain between good messages is dropped and counted; what
+/// came before it (a name announcement for the bind callback) still
+/// reaches its callback, and the queue goes on working.
+#[test]
+fn a_malformed_chain_does_not_lose_what_came_before_it() {
+    let mut mem = memory();
+    let r = region(&mut mem);
+    let (host, mut remote) = pair(r);
+    let binds = AtomicUsize::new(0);
+    let on_bind = |_: &dyn RpmsgOps<'_>, _: &Name, _: u32| {
+        binds.fetch_add(1, Ordering::Relaxed);
+    };
+    remote.set_bind_callback(&on_bind);
+    host.create_endpoint(EndpointConfig::named("svc").unwrap())
+        .unwrap();
+    // After the announcement, the host's ring offers a chain whose head is
+    // out of range.
+    let lb = Loopback::new(r, NUM, 16, 2).unwrap();
+    let ring = lb.driver().vring(1).unwrap().ring;
+    let l = openamp_virtio::VringLayout::new(NUM, 16).unwrap();
+    let idx = ring.read_u16(l.avail_idx_offset()).unwrap();
+    ring.write_u16(l.avail_ring_offset(idx % NUM as u16), 0xFFFF)
+        .unwrap();
+    ring.write_u16(l.avail_idx_offset(), idx.wrapping_add(1))
+        .unwrap();
+    remote.poll().unwrap();
+    assert_eq!(binds.load(Ordering::Relaxed), 1, "the bind was lost");
+    assert_eq!(remote.stats().dropped_malformed, 1);
+}
