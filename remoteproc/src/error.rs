@@ -7,7 +7,7 @@ use crate::state::State;
 /// Everything that can go wrong while managing a remote processor.
 ///
 /// Each variant carries the offending value: the segment index and its
-/// addresses for a bad ELF, both states for a refused transition, the device
+/// addresses for a bad ELF (inside [`Error::Elf`]), both states for a refused transition, the device
 /// address that nothing maps, and so on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -17,7 +17,12 @@ pub enum Error {
     Metal(#[from] openamp_metal::Error),
     /// The resource table is malformed, or a write into it failed.
     #[error("resource table: {0}")]
-    Table(#[from] openamp_rsc_table::Error),
+    Table(openamp_rsc_table::Error),
+    /// The ELF image is refused by the checks `openamp_rsc_table::elf`
+    /// makes (the inspector's too): the error names the header field or the
+    /// segment, and the offending value.
+    #[error("ELF image: {0}")]
+    Elf(openamp_rsc_table::Error),
     /// A virtqueue or transport error.
     #[error("virtio: {0}")]
     Virtio(#[from] openamp_virtio::Error),
@@ -152,67 +157,6 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The image ends before a part that must be there.
-    #[error("image of {size:#x} bytes is truncated: {what} needs {need:#x}")]
-    Truncated {
-        /// What did not fit.
-        what: &'static str,
-        /// Bytes needed (end offset).
-        need: u64,
-        /// Image size.
-        size: u64,
-    },
-    /// Not an ELF file we load (magic, class, byte order, type, version).
-    #[error("not a loadable ELF: {reason}")]
-    BadElf {
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// The ELF is for another machine.
-    #[error("ELF machine {machine} is not one this loader accepts")]
-    WrongMachine {
-        /// `e_machine`.
-        machine: u16,
-    },
-    /// A segment's file part is not inside the image.
-    #[error("segment {index}: file bytes {offset:#x}+{filesz:#x} are past the end of the image ({size:#x})")]
-    SegmentTruncated {
-        /// Program header index.
-        index: usize,
-        /// `p_offset`.
-        offset: u64,
-        /// `p_filesz`.
-        filesz: u64,
-        /// Image size.
-        size: u64,
-    },
-    /// A segment's sizes are absurd (file size above memory size, or larger
-    /// than the loader accepts, or the address range wraps).
-    #[error("segment {index}: sizes filesz {filesz:#x} memsz {memsz:#x} at {addr:#x} are invalid: {reason}")]
-    SegmentSize {
-        /// Program header index.
-        index: usize,
-        /// The load address.
-        addr: u64,
-        /// `p_filesz`.
-        filesz: u64,
-        /// `p_memsz`.
-        memsz: u64,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// Two loadable segments share addresses.
-    #[error("segment {index} at {start:#x}..{end:#x} overlaps segment {other}")]
-    SegmentOverlap {
-        /// Program header index (the later one).
-        index: usize,
-        /// Its start address.
-        start: u64,
-        /// Its end address.
-        end: u64,
-        /// The segment it overlaps.
-        other: usize,
-    },
     /// A segment lies outside every memory the platform maps.
     #[error("segment {index}: {len:#x} bytes at device address {da:#x} are not mapped")]
     SegmentUnmapped {
@@ -222,14 +166,6 @@ pub enum Error {
         da: u64,
         /// The length.
         len: u64,
-    },
-    /// A header table (program or section) is malformed.
-    #[error("ELF {what}: {reason}")]
-    BadHeaders {
-        /// Which table.
-        what: &'static str,
-        /// What is wrong.
-        reason: &'static str,
     },
 
     // ---- Host platforms ----
@@ -257,6 +193,18 @@ pub enum Error {
         /// What was waited for.
         what: &'static str,
     },
+}
+
+impl From<openamp_rsc_table::Error> for Error {
+    /// An image error ([`is_elf`](openamp_rsc_table::Error::is_elf)) is
+    /// [`Error::Elf`], any other [`Error::Table`].
+    fn from(e: openamp_rsc_table::Error) -> Self {
+        if e.is_elf() {
+            Error::Elf(e)
+        } else {
+            Error::Table(e)
+        }
+    }
 }
 
 /// The result type of this crate.

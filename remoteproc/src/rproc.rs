@@ -3,14 +3,14 @@
 use openamp_metal::{IoRegion, Notify};
 use openamp_rsc_table::ResourceTable;
 
-use crate::elf::{ElfImage, ElfLoader, LoadOptions};
+use crate::elf::{self, ElfImage, ElfLoader, LoadOptions};
 use crate::mem::{MemPool, MemoryMap};
 use crate::ops::{OpsNotifier, RemoteprocOps};
 use crate::rsc::{handle_resources, map_da, NotifyTarget, Resources};
 use crate::state::{next, target, Event, State};
 use crate::store::ImageStore;
 use crate::trace::TraceBuffer;
-use crate::vdev::{copy_table, find_vdev_by_notify_id, Role, VdevTransport};
+use crate::vdev::{copy_table, find_vdev_by_notify_id, Role, VdevTransport, MAX_TABLE_SIZE};
 use crate::{Error, Result};
 
 /// A remote processor, driven through a platform's [`RemoteprocOps`].
@@ -146,6 +146,10 @@ impl<'a, O: RemoteprocOps<'a>> Remoteproc<'a, O> {
     /// Loads the ELF image `name` from `store`: copies its segments into the
     /// memory `mmap` gives, finds and handles its resource table.
     /// configured, ready or stopped -> ready.
+    ///
+    /// The image's headers ([`elf::parse`]) and its resource table are
+    /// checked before anything is written; a refused image is
+    /// [`Error::Elf`] or [`Error::Table`], naming the segment or entry.
     pub fn load(
         &mut self,
         store: &mut impl ImageStore,
@@ -167,7 +171,14 @@ impl<'a, O: RemoteprocOps<'a>> Remoteproc<'a, O> {
         size: u64,
         opts: &LoadOptions<'_>,
     ) -> Result<ElfImage> {
-        let image = ElfImage::parse(store, size, opts)?;
+        let image = elf::parse(store, size, opts)?;
+        // The table is checked from the image before anything is written:
+        // a broken one (an entry whose range wraps past 4 GiB, say) refuses
+        // the image with memory as it was, and the platform is never asked
+        // for memory the table names.
+        if let Some(bytes) = elf::read_table(&image, store, MAX_TABLE_SIZE)? {
+            ResourceTable::parse(&bytes)?;
+        }
         let ops = &mut self.ops;
         let map = &mut self.map;
         let mut loader = ElfLoader::new(image, opts, |da, len| map_da(ops, map, None, da, len))?;

@@ -1,29 +1,25 @@
-//! The ELF loader against the real cross-built board ELFs, and a corpus of
-//! broken ones made from them.
+//! The ELF loader against the board ELFs (committed stripped copies in
+//! `tests/fixtures/`, see its README), and a corpus of broken ones made from
+//! them. `tests/corpus.rs` runs the corpus shared with `openamp-rsc-table`
+//! through `Remoteproc::load`.
 #![cfg(feature = "linux")]
 
 use std::path::PathBuf;
 
 use openamp_metal_sys_linux::SharedMemory;
-use openamp_remoteproc::elf::{ElfImage, ElfLoader, LoadOptions, Progress};
+use openamp_remoteproc::elf::{self, ElfLoader, LoadOptions, Progress};
 use openamp_remoteproc::store::{FileStore, ImageStore, SliceStore};
 use openamp_remoteproc::{AddressSpace, Error};
-use openamp_rsc_table::ResourceTable;
+use openamp_rsc_table::elf::ElfImage;
+use openamp_rsc_table::{ElfField, Error as Bad, ResourceTable};
 
-fn board_elf(board: &str) -> Option<PathBuf> {
+/// The fixture of `board`'s smoke firmware: always there (it is committed).
+fn board_elf(board: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/boards")
-        .join(board)
-        .join("smoke");
-    if p.exists() {
-        Some(p)
-    } else {
-        println!(
-            "note: {} is absent (run `cargo xtask build`); skipped",
-            p.display()
-        );
-        None
-    }
+        .join("tests/fixtures")
+        .join(format!("{board}-smoke.elf"));
+    assert!(p.is_file(), "{} is part of the repository", p.display());
+    p
 }
 
 struct Shm(SharedMemory, PathBuf);
@@ -49,16 +45,18 @@ impl Drop for Shm {
 
 /// Loads a board ELF into a region of /dev/shm and compares every byte.
 fn load_and_compare(board: &str, tag: &str, is_64: bool, machine: u16, has_table: bool) {
-    let Some(path) = board_elf(board) else { return };
+    let path = board_elf(board);
     let file = std::fs::read(&path).unwrap();
     let mut store = FileStore::new(path.parent().unwrap());
-    let size = store.open("smoke").unwrap();
+    let size = store
+        .open(path.file_name().unwrap().to_str().unwrap())
+        .unwrap();
     assert_eq!(size, file.len() as u64);
     let opts = LoadOptions {
         chunk: 1000, // not a power of two: chunk edges fall everywhere
         ..LoadOptions::default()
     };
-    let image = ElfImage::parse(&mut store, size, &opts).unwrap();
+    let image = elf::parse(&mut store, size, &opts).unwrap();
     assert_eq!(image.is_64, is_64);
     assert_eq!(image.machine, machine);
     assert!(!image.segments.is_empty());
@@ -109,8 +107,7 @@ fn load_and_compare(board: &str, tag: &str, is_64: bool, machine: u16, has_table
         return;
     };
     assert!(has_table);
-    let from_file = image
-        .read_table(&mut SliceStore::new(&file), 0x1000)
+    let from_file = elf::read_table(&image, &mut SliceStore::new(&file), 0x1000)
         .unwrap()
         .unwrap();
     ResourceTable::parse(&from_file).unwrap();
@@ -144,8 +141,8 @@ fn loads_the_a53_elf_byte_for_byte() {
 
 // ---- The broken corpus, made from the R5 ELF (ELF32) ----
 
-fn r5() -> Option<Vec<u8>> {
-    board_elf("zcu102-r5").map(|p| std::fs::read(p).unwrap())
+fn r5() -> Vec<u8> {
+    std::fs::read(board_elf("zcu102-r5")).unwrap()
 }
 
 fn put16(b: &mut [u8], at: usize, v: u16) {
@@ -171,218 +168,249 @@ fn loads32(b: &[u8]) -> Vec<(usize, usize)> {
 fn parse(b: &[u8]) -> Result<ElfImage, Error> {
     let mut s = SliceStore::new(b);
     let size = s.open("x").unwrap();
-    ElfImage::parse(&mut s, size, &LoadOptions::default())
+    elf::parse(&mut s, size, &LoadOptions::default())
+}
+
+/// Section header `i` of an ELF32.
+fn shdr32(b: &[u8], i: usize) -> usize {
+    get32(b, 32) as usize + 40 * i
+}
+
+/// The index of the `.resource_table` section header of an ELF32.
+fn table_shdr32(b: &[u8]) -> usize {
+    let shnum = u16::from_le_bytes([b[48], b[49]]) as usize;
+    let strndx = u16::from_le_bytes([b[50], b[51]]) as usize;
+    let names = get32(b, shdr32(b, strndx) + 16) as usize;
+    (0..shnum)
+        .find(|&i| {
+            let at = names + get32(b, shdr32(b, i)) as usize;
+            b[at..].starts_with(b".resource_table\0")
+        })
+        .expect("a .resource_table section")
 }
 
 #[test]
 fn a_corpus_of_broken_elfs_is_rejected() {
-    let Some(good) = r5() else { return };
+    let good = r5();
     let loads = loads32(&good);
-    assert!(loads.len() >= 2);
+    assert!(loads.len() >= 3);
     let (i0, ph0) = loads[0];
     let (i1, ph1) = loads[1];
+    let (i2, ph2) = loads[2];
     let pa0 = get32(&good, ph0 + 12);
+    let table_sh = shdr32(&good, table_shdr32(&good));
+    let (table_addr, table_off, table_size) = (
+        u64::from(get32(&good, table_sh + 12)),
+        u64::from(get32(&good, table_sh + 16)),
+        u64::from(get32(&good, table_sh + 20)),
+    );
+    let elf = Error::Elf;
 
+    let patched = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = good.clone();
+        f(&mut b);
+        b
+    };
+    let bad = |field, value: u64, reason| {
+        elf(Bad::BadElf {
+            field,
+            value,
+            reason,
+        })
+    };
+    let phnum = u64::from(u16::from_le_bytes([good[44], good[45]]));
+    let size = good.len() as u64;
     let cases: Vec<(&str, Vec<u8>, Error)> = vec![
         (
             "empty",
             vec![],
-            Error::Truncated {
-                what: "ELF identification",
+            elf(Bad::ElfTruncated {
+                field: ElfField::Ident,
                 need: 16,
                 size: 0,
-            },
+            }),
         ),
         (
             "magic",
-            {
-                let mut b = good.clone();
-                b[1] = b'X';
-                b
-            },
-            Error::BadElf {
-                reason: "no ELF magic",
-            },
+            patched(&|b| b[1] = b'X'),
+            bad(ElfField::Magic, 0x464c_587f, "no ELF magic"),
         ),
         (
             "class",
-            {
-                let mut b = good.clone();
-                b[4] = 3;
-                b
-            },
-            Error::BadElf {
-                reason: "class is neither ELF32 nor ELF64",
-            },
+            patched(&|b| b[4] = 3),
+            bad(ElfField::Class, 3, "neither ELF32 nor ELF64"),
         ),
         (
             "big-endian",
-            {
-                let mut b = good.clone();
-                b[5] = 2;
-                b
-            },
-            Error::BadElf {
-                reason: "not little-endian",
-            },
+            patched(&|b| b[5] = 2),
+            bad(ElfField::Data, 2, "not little-endian"),
         ),
         (
             "header cut",
             good[..40].to_vec(),
-            Error::Truncated {
-                what: "ELF header",
+            elf(Bad::ElfTruncated {
+                field: ElfField::Header,
                 need: 52,
                 size: 40,
-            },
+            }),
         ),
         (
             "relocatable",
-            {
-                let mut b = good.clone();
-                put16(&mut b, 16, 1);
-                b
-            },
-            Error::BadElf {
-                reason: "not an executable (ET_EXEC)",
-            },
+            patched(&|b| put16(b, 16, 1)),
+            bad(ElfField::Type, 1, "not an executable (ET_EXEC)"),
         ),
         (
             "x86-64",
-            {
-                let mut b = good.clone();
-                put16(&mut b, 18, 62);
-                b
-            },
-            Error::WrongMachine { machine: 62 },
+            patched(&|b| put16(b, 18, 62)),
+            elf(Bad::WrongMachine { machine: 62 }),
         ),
         (
             "phentsize",
-            {
-                let mut b = good.clone();
-                put16(&mut b, 42, 56);
-                b
-            },
-            Error::BadHeaders {
-                what: "program headers",
-                reason: "e_phentsize does not match the class",
-            },
+            patched(&|b| put16(b, 42, 56)),
+            bad(ElfField::PhEntSize, 56, "does not match the class"),
         ),
         (
             "phnum",
-            {
-                let mut b = good.clone();
-                put16(&mut b, 44, 0xffff);
-                b
-            },
-            Error::BadHeaders {
-                what: "program headers",
-                reason: "more than the loader accepts",
-            },
+            patched(&|b| put16(b, 44, 0xffff)),
+            elf(Bad::ElfTooLarge {
+                field: ElfField::PhNum,
+                value: 0xffff,
+                max: 64,
+            }),
         ),
         (
             "phoff past end",
-            {
-                let mut b = good.clone();
-                put32(&mut b, 28, 0xffff_fff0);
-                b
-            },
-            Error::Truncated {
-                what: "program headers",
-                need: 0xffff_fff0 + 32 * u64::from(u16::from_le_bytes([good[44], good[45]])),
-                size: good.len() as u64,
-            },
+            patched(&|b| put32(b, 28, 0xffff_fff0)),
+            elf(Bad::ElfTruncated {
+                field: ElfField::ProgramHeaders,
+                need: 0xffff_fff0 + 32 * phnum,
+                size,
+            }),
         ),
         (
             "segment cut",
             good[..get32(&good, ph1 + 4) as usize + 1].to_vec(),
-            Error::SegmentTruncated {
+            elf(Bad::SegmentTruncated {
                 index: i1,
                 offset: get32(&good, ph1 + 4).into(),
                 filesz: get32(&good, ph1 + 16).into(),
                 size: get32(&good, ph1 + 4) as u64 + 1,
-            },
+            }),
+        ),
+        (
+            "file size past the end of file",
+            patched(&|b| {
+                put32(b, ph1 + 16, 0x100_0000);
+                put32(b, ph1 + 20, 0x100_0000);
+            }),
+            elf(Bad::SegmentTruncated {
+                index: i1,
+                offset: get32(&good, ph1 + 4).into(),
+                filesz: 0x100_0000,
+                size,
+            }),
         ),
         (
             "overlap",
-            {
-                let mut b = good.clone();
-                put32(&mut b, ph1 + 12, pa0 + 4);
-                b
-            },
-            Error::SegmentOverlap {
+            patched(&|b| put32(b, ph1 + 12, pa0 + 4)),
+            elf(Bad::SegmentOverlap {
                 index: i1,
                 start: (pa0 + 4).into(),
                 end: u64::from(pa0 + 4) + u64::from(get32(&good, ph1 + 20)),
                 other: i0,
-            },
+            }),
         ),
         (
             "filesz > memsz",
-            {
-                let mut b = good.clone();
-                put32(&mut b, ph0 + 16, get32(&good, ph0 + 20) + 1);
-                b
-            },
-            Error::SegmentSize {
+            patched(&|b| put32(b, ph0 + 16, get32(&good, ph0 + 20) + 1)),
+            elf(Bad::SegmentSize {
                 index: i0,
+                field: ElfField::FileSize,
                 addr: pa0.into(),
                 filesz: (get32(&good, ph0 + 20) + 1).into(),
                 memsz: get32(&good, ph0 + 20).into(),
                 reason: "file size larger than memory size",
-            },
+            }),
         ),
         (
             "absurd memsz",
-            {
-                let mut b = good.clone();
-                put32(&mut b, ph0 + 20, 0xffff_0000);
-                b
-            },
-            Error::SegmentSize {
+            patched(&|b| put32(b, ph0 + 20, 0xffff_0000)),
+            elf(Bad::SegmentSize {
                 index: i0,
+                field: ElfField::MemSize,
                 addr: pa0.into(),
                 filesz: get32(&good, ph0 + 16).into(),
                 memsz: 0xffff_0000,
                 reason: "larger than the loader accepts",
-            },
+            }),
+        ),
+        (
+            // The last segment moved to the top of the 32-bit space, where
+            // its 0x400 bytes would run past 4 GiB (fine in a u64).
+            "0x400 bytes at 0xffffff00",
+            patched(&|b| {
+                put32(b, ph2 + 12, 0xffff_ff00);
+                put32(b, ph2 + 16, 0x90);
+                put32(b, ph2 + 20, 0x400);
+            }),
+            elf(Bad::SegmentSize {
+                index: i2,
+                field: ElfField::PhysAddr,
+                addr: 0xffff_ff00,
+                filesz: 0x90,
+                memsz: 0x400,
+                reason: "address range wraps past 4 GiB",
+            }),
         ),
         (
             "file offset wraps",
-            {
-                let mut b = good.clone();
-                put32(&mut b, ph0 + 4, 0xffff_ff00);
-                b
-            },
-            Error::SegmentTruncated {
+            patched(&|b| put32(b, ph0 + 4, 0xffff_ff00)),
+            elf(Bad::SegmentTruncated {
                 index: i0,
                 offset: 0xffff_ff00,
                 filesz: get32(&good, ph0 + 16).into(),
-                size: good.len() as u64,
-            },
+                size,
+            }),
         ),
         (
             "shentsize",
-            {
-                let mut b = good.clone();
-                put16(&mut b, 46, 64);
-                b
-            },
-            Error::BadHeaders {
-                what: "section headers",
-                reason: "e_shentsize does not match the class",
-            },
+            patched(&|b| put16(b, 46, 64)),
+            bad(ElfField::ShEntSize, 64, "does not match the class"),
+        ),
+        (
+            "shnum",
+            patched(&|b| put16(b, 48, 0xffff)),
+            elf(Bad::ElfTooLarge {
+                field: ElfField::ShNum,
+                value: 0xffff,
+                max: 4096,
+            }),
         ),
         (
             "shstrndx",
-            {
-                let mut b = good.clone();
-                put16(&mut b, 50, 0xfff0);
-                b
-            },
-            Error::BadHeaders {
-                what: "section headers",
-                reason: "e_shstrndx names no section",
-            },
+            patched(&|b| put16(b, 50, 0xfff0)),
+            bad(ElfField::ShStrNdx, 0xfff0, "names no section"),
+        ),
+        (
+            // The table's segment loads no file bytes: its memory would be
+            // zeros, which is what a loader read as the table before.
+            "table in no segment's file bytes",
+            patched(&|b| put32(b, ph2 + 16, 0)),
+            elf(Bad::TableOutsideSegments {
+                addr: table_addr,
+                offset: table_off,
+                size: table_size,
+            }),
+        ),
+        (
+            "table address outside every segment",
+            patched(&|b| put32(b, table_sh + 12, 0x1000)),
+            elf(Bad::TableAddressMismatch {
+                addr: 0x1000,
+                offset: table_off,
+                segment: i2,
+                loaded: table_addr,
+            }),
         ),
     ];
     for (name, bytes, want) in cases {
@@ -398,7 +426,7 @@ fn a_corpus_of_broken_elfs_is_rejected() {
 
 #[test]
 fn a_segment_outside_every_memory_is_rejected_before_anything_is_written() {
-    let Some(mut b) = r5() else { return };
+    let mut b = r5();
     let loads = loads32(&b);
     let (i1, ph1) = loads[1];
     put32(&mut b, ph1 + 12, 0x1000); // paddr into unmapped memory
@@ -425,7 +453,7 @@ fn a_segment_outside_every_memory_is_rejected_before_anything_is_written() {
 
 #[test]
 fn a_store_that_fails_midway_is_an_error() {
-    let Some(good) = r5() else { return };
+    let good = r5();
     let image = parse(&good).unwrap();
     // The headers are there but the segment bytes are not.
     let short = &good[..image.segments[0].offset as usize + 10];

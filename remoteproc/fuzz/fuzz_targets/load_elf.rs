@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use openamp_metal::{IoAttr, IoRegion, PhysMap};
-use openamp_remoteproc::elf::{ElfImage, ElfLoader, LoadOptions};
+use openamp_remoteproc::elf::{self, ElfLoader, LoadOptions};
 use openamp_remoteproc::{AddressSpace, ImageStore, SliceStore};
 
 fuzz_target!(|data: &[u8]| {
@@ -14,10 +14,10 @@ fuzz_target!(|data: &[u8]| {
         chunk: 64,
         ..LoadOptions::default()
     };
-    let Ok(image) = ElfImage::parse(&mut store, size, &opts) else {
+    let Ok(image) = elf::parse(&mut store, size, &opts) else {
         return;
     };
-    let _ = image.read_table(&mut store, 0x1000);
+    let _ = elf::read_table(&image, &mut store, 0x1000);
     // 64 KiB of memory at device address 0x3ed0_0000 (the R5 smoke's).
     let mut mem = vec![0u8; 0x10000];
     let base = mem.as_mut_ptr();
