@@ -179,3 +179,98 @@ fn hot(size: usize, time: Duration) -> f64 {
     }
     bytes as f64 / t.elapsed().as_secs_f64()
 }
+
+/// Bandwidth of `IoRegion`'s copies next to memcpy's, for one size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RegionCopyResult {
+    /// Bytes per copy.
+    pub size: usize,
+    /// `read_bytes` (shared memory to a private buffer), bytes/s.
+    pub read: f64,
+    /// `write_bytes` (a private buffer to shared memory), bytes/s.
+    pub write: f64,
+    /// memcpy between two private buffers, bytes/s, measured in the same
+    /// time slices as the two above.
+    pub memcpy: f64,
+}
+
+/// Measures `IoRegion::read_bytes` and `write_bytes` (relaxed atomic words,
+/// bytes at the edges) against memcpy, cache-hot, for each of `sizes`, for
+/// about `time` per size. The region is a memfd mapping, as RPMsg's, and
+/// the copies start 16 bytes into it, where a payload follows its header.
+/// The three copies take turns in short slices, so that a change of clock
+/// speed meets all three alike.
+pub fn region_copy(sizes: &[usize], time: Duration) -> Result<Vec<RegionCopyResult>, String> {
+    const AT: usize = 16;
+    const SLICES: u32 = 10;
+    let max = sizes.iter().copied().max().unwrap_or(0);
+    let shm = SharedMemory::memfd("openamp-bench-copy", (AT + max).next_multiple_of(4096))
+        .map_err(|e| e.to_string())?;
+    let region = shm.region();
+    let src = vec![0x5au8; max];
+    let mut dst = vec![0u8; max];
+    let mut out = Vec::new();
+    for &size in sizes {
+        let io = |e: openamp_metal::Error| e.to_string();
+        region.write_bytes(AT, &src[..size]).map_err(io)?;
+        let slice = time / (3 * SLICES);
+        let (mut read, mut write, mut memcpy) = (Rate::default(), Rate::default(), Rate::default());
+        for _ in 0..SLICES {
+            read.run(size, slice, || {
+                black_box(&region)
+                    .read_bytes(black_box(AT), black_box(&mut dst[..size]))
+                    .map_err(io)
+            })?;
+            write.run(size, slice, || {
+                black_box(&region)
+                    .write_bytes(black_box(AT), black_box(&src[..size]))
+                    .map_err(io)
+            })?;
+            memcpy.run(size, slice, || {
+                black_box(&mut dst[..size]).copy_from_slice(black_box(&src[..size]));
+                Ok(())
+            })?;
+        }
+        out.push(RegionCopyResult {
+            size,
+            read: read.per_s(),
+            write: write.per_s(),
+            memcpy: memcpy.per_s(),
+        });
+    }
+    Ok(out)
+}
+
+/// Bytes copied and time taken, summed over slices.
+#[derive(Default)]
+struct Rate {
+    bytes: usize,
+    time: Duration,
+}
+
+impl Rate {
+    /// Runs `copy` (of `size` bytes) in batches for about `time`.
+    fn run(
+        &mut self,
+        size: usize,
+        time: Duration,
+        mut copy: impl FnMut() -> Result<(), String>,
+    ) -> Result<(), String> {
+        let t = Instant::now();
+        loop {
+            for _ in 0..1024 {
+                copy()?;
+            }
+            self.bytes += 1024 * size;
+            let e = t.elapsed();
+            if e >= time {
+                self.time += e;
+                return Ok(());
+            }
+        }
+    }
+
+    fn per_s(&self) -> f64 {
+        self.bytes as f64 / self.time.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+}

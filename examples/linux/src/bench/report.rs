@@ -105,6 +105,19 @@ pub struct Memcpy {
     pub hot_496: f64,
 }
 
+/// `IoRegion`'s copies against memcpy for one size, cache-hot, bytes/s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RegionCopy {
+    /// Bytes per copy.
+    pub size: usize,
+    /// `read_bytes`: shared memory to a private buffer.
+    pub read: f64,
+    /// `write_bytes`: a private buffer to shared memory.
+    pub write: f64,
+    /// memcpy, in the same time slices.
+    pub memcpy: f64,
+}
+
 /// Everything one run measured.
 #[derive(Debug, Clone, Default)]
 pub struct Results {
@@ -122,6 +135,8 @@ pub struct Results {
     pub instr_note: String,
     /// Section 5.
     pub memcpy: Memcpy,
+    /// Section 5: the shared-memory copies against memcpy.
+    pub region_copy: Vec<RegionCopy>,
 }
 
 /// Keeps at most `n` evenly spaced values of sorted `v`.
@@ -370,6 +385,31 @@ impl Results {
             gbs(self.memcpy.hot_4k),
             gbs(self.memcpy.hot_496)
         );
+        if !self.region_copy.is_empty() {
+            let _ = writeln!(
+                s,
+                "Copies in and out of shared memory (`IoRegion::read_bytes`/`write_bytes`: \
+                 relaxed atomic machine words, single bytes at unaligned edges, so that \
+                 threads sharing a region cannot race) against memcpy between private \
+                 buffers, cache-hot, 16 bytes into a memfd mapping (a payload after its \
+                 header), measured in alternating slices of one run:\n\n\
+                 | size | read_bytes | write_bytes | memcpy | read / memcpy | write / memcpy |\n\
+                 |---|---|---|---|---|---|"
+            );
+            for c in &self.region_copy {
+                let _ = writeln!(
+                    s,
+                    "| {} B | {} | {} | {} | {} | {} |",
+                    c.size,
+                    gbs(c.read),
+                    gbs(c.write),
+                    gbs(c.memcpy),
+                    ratio(c.read, c.memcpy),
+                    ratio(c.write, c.memcpy)
+                );
+            }
+            let _ = writeln!(s);
+        }
 
         // targets
         let _ = writeln!(s, "## Targets (reported, never asserted)\n");
@@ -513,6 +553,28 @@ impl Results {
             s,
             "  \"memcpy_bytes_per_s\": {{\"streaming_4k\": {:.0}, \"hot_4k\": {:.0}, \"hot_496\": {:.0}}},",
             self.memcpy.streaming_4k, self.memcpy.hot_4k, self.memcpy.hot_496
+        );
+        let copies: Vec<String> = self
+            .region_copy
+            .iter()
+            .map(|c| {
+                let over = |v: f64| v / c.memcpy.max(f64::MIN_POSITIVE);
+                format!(
+                    "    {{\"size\": {}, \"read_bytes\": {:.0}, \"write_bytes\": {:.0}, \"memcpy\": {:.0}, \
+                     \"read_over_memcpy\": {:.4}, \"write_over_memcpy\": {:.4}}}",
+                    c.size,
+                    c.read,
+                    c.write,
+                    c.memcpy,
+                    over(c.read),
+                    over(c.write)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "  \"region_copy_bytes_per_s\": [\n{}\n  ],",
+            copies.join(",\n")
         );
         let _ = writeln!(
             s,

@@ -24,6 +24,7 @@ usage: bench all [--quick] [--out DIR] [--no-callgrind] [--callgrind-exe PATH]
                         [--valgrind-remote OUTFILE]
        bench remote --wait MODE --buffer-size N --shm-fd FD [--kick-fd FD] [--wait-fd FD] [--cpu C]
        bench floor-peer --shm-fd FD [--cpu C]
+       bench copy [--ms N]    (only the shared-memory copies against memcpy)
 MODE: busy, socket or eventfd";
 
 fn main() -> ExitCode {
@@ -93,6 +94,23 @@ fn run(args: &[String]) -> Result<(), String> {
     match cmd.as_str() {
         "all" => all(&Opts::parse(rest, &["--quick", "--no-callgrind"])?),
         "echo-count" => echo_count(&Opts::parse(rest, &[])?),
+        "copy" => {
+            let o = Opts::parse(rest, &[])?;
+            let time = Duration::from_millis(o.num("--ms")?.unwrap_or(1000));
+            for c in floor::region_copy(&[496, 4096], time)? {
+                println!(
+                    "{:>5} B: read_bytes {:.2} GB/s ({:.2}x memcpy), write_bytes {:.2} GB/s \
+                     ({:.2}x memcpy), memcpy {:.2} GB/s",
+                    c.size,
+                    c.read / 1e9,
+                    c.read / c.memcpy,
+                    c.write / 1e9,
+                    c.write / c.memcpy,
+                    c.memcpy / 1e9
+                );
+            }
+            Ok(())
+        }
         "remote" => {
             let o = Opts::parse(rest, &[])?;
             if let Some(c) = o.num("--cpu")? {
@@ -353,7 +371,8 @@ fn all(o: &Opts) -> Result<(), String> {
                      *protocol* = openamp-rpmsg, -virtio, -metal and the remoteproc vdev \
                      transport; *os* = the Linux backend, rustix, std and libc (system-call \
                      wrappers, clock, poll); *bench* = the benchmark's own code; *copy* = \
-                     memcpy/memmove.",
+                     memcpy/memmove and `IoRegion`'s atomic copies (`read_bytes`, \
+                     `write_bytes`, `fill`, `copy_within`).",
                     a = plan.callgrind.0,
                     b = plan.callgrind.1,
                     d = plan.callgrind.1 - plan.callgrind.0
@@ -370,6 +389,16 @@ fn all(o: &Opts) -> Result<(), String> {
         hot_4k: m.hot_4k,
         hot_496: m.hot_496,
     };
+    eprintln!("bench: 5/5 shared-memory copies against memcpy");
+    res.region_copy = floor::region_copy(&[496, 4096], plan.hot)?
+        .into_iter()
+        .map(|c| report::RegionCopy {
+            size: c.size,
+            read: c.read,
+            write: c.write,
+            memcpy: c.memcpy,
+        })
+        .collect();
 
     res.write(&out)?;
     println!(
@@ -539,7 +568,15 @@ fn function_of(entry: &str) -> &str {
 fn classify(entry: &str) -> &'static str {
     let f = function_of(entry);
     let any = |names: &[&str]| names.iter().any(|n| f.contains(n));
-    if any(&["memcpy", "memmove", "memset"]) {
+    if any(&[
+        "memcpy",
+        "memmove",
+        "memset",
+        "IoRegion::read_bytes",
+        "IoRegion::write_bytes",
+        "IoRegion::fill",
+        "IoRegion::copy_within",
+    ]) {
         "copy"
     } else if any(&["openamp_metal_sys_linux", "rustix"]) {
         "os"
