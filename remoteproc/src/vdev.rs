@@ -162,6 +162,11 @@ impl<'a, N: Notify> VdevTransport<'a, N> {
                 let pool = pool.as_deref_mut().ok_or(bad("no pool to place it in"))?;
                 let a = pool.alloc(len, (v.align as usize).max(16))?;
                 let da = u32::try_from(a.da).map_err(|_| Error::AddressTooLarge { value: a.da })?;
+                if da % v.align != 0 {
+                    return Err(bad(
+                        "the pool placed it at a da that is not a multiple of align",
+                    ));
+                }
                 let pa = a.region.offset_to_phys(0).unwrap_or(a.da);
                 let pa = u32::try_from(pa).map_err(|_| Error::AddressTooLarge { value: pa })?;
                 writer.set_vring_da(index, i, da)?;
@@ -193,6 +198,7 @@ impl<'a, N: Notify> VdevTransport<'a, N> {
                 da,
             });
         }
+        check_no_overlap(index, &table, parsed.size(), &rings, &buffers)?;
         Self::finish(
             table,
             index,
@@ -246,6 +252,7 @@ impl<'a, N: Notify> VdevTransport<'a, N> {
                 da: v.da,
             });
         }
+        check_no_overlap(index, &table, parsed.size(), &rings, &buffers)?;
         Self::finish(
             table,
             index,
@@ -369,15 +376,72 @@ fn all_notify_ids(parsed: &ResourceTable<'_>) -> Vec<u32> {
     ids
 }
 
-/// Bytes a vring of `num` entries aligned to `align` needs.
+/// Bytes a vring of `num` entries aligned to `align` needs. A vring whose
+/// `da` is not a multiple of `align` is refused: Linux and OpenAMP align the
+/// used ring's absolute address, the ring code aligns its offset from the
+/// ring's start, and only an aligned start makes the two agree.
 fn ring_len(index: usize, vring: u8, da: u32, num: u32, align: u32) -> Result<usize> {
-    VringLayout::size_for(num, align).map_err(|_| Error::BadVring {
+    let len = VringLayout::size_for(num, align).map_err(|_| Error::BadVring {
         index,
         vring,
         da,
         len: 0,
         reason: "num or align is not a valid vring layout",
-    })
+    })?;
+    if da != FW_RSC_ADDR_ANY && da % align != 0 {
+        return Err(Error::BadVring {
+            index,
+            vring,
+            da,
+            len,
+            reason: "da is not a multiple of its align",
+        });
+    }
+    Ok(len)
+}
+
+/// Refuses vrings that overlap each other, the resource table or the
+/// buffers: each side would read the other's writes to one as entries of
+/// the other. Compared as addresses in our own mapping, where all of them
+/// are.
+fn check_no_overlap(
+    index: usize,
+    table: &IoRegion<'_>,
+    table_len: usize,
+    rings: &[Ring<'_>],
+    buffers: &IoRegion<'_>,
+) -> Result<()> {
+    let span = |r: &IoRegion<'_>, len: usize| {
+        let start = r.as_ptr() as usize;
+        (start, start.saturating_add(len))
+    };
+    let overlaps = |a: (usize, usize), b: (usize, usize)| a.0 < b.1 && b.0 < a.1;
+    let table_span = span(table, table_len);
+    let buffer_span = span(buffers, buffers.size());
+    for (i, ring) in (0u8..).zip(rings) {
+        let mine = span(&ring.info.ring, ring.info.ring.size());
+        let bad = |reason| Error::BadVring {
+            index,
+            vring: i,
+            da: ring.da,
+            len: ring.info.ring.size(),
+            reason,
+        };
+        if overlaps(mine, table_span) {
+            return Err(bad("overlaps the resource table"));
+        }
+        if overlaps(mine, buffer_span) {
+            return Err(bad("overlaps the buffers"));
+        }
+        let earlier = rings.iter().take(usize::from(i));
+        if earlier
+            .map(|o| span(&o.info.ring, o.info.ring.size()))
+            .any(|o| overlaps(mine, o))
+        {
+            return Err(bad("overlaps another vring"));
+        }
+    }
+    Ok(())
 }
 
 impl<'a, N: Notify> Transport<'a> for VdevTransport<'a, N> {
@@ -635,5 +699,82 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    resource_table! {
+        /// One vring at a da that is not a multiple of its align.
+        const MISALIGNED: Misaligned = {
+            rpmsg: VdevResource<1> = VdevResource::new(7, 0, 0, [
+                Vring::new(0x2010, 0x100, 16, 1),
+            ]),
+        };
+    }
+
+    resource_table! {
+        /// Two vrings on top of each other.
+        const STACKED: Stacked = {
+            rpmsg: VdevResource<2> = VdevResource::new(7, 0, 0, [
+                Vring::new(0x2000, 0x10, 16, 1),
+                Vring::new(0x2100, 0x10, 16, 2),
+            ]),
+        };
+    }
+
+    resource_table! {
+        /// A vring over the table itself.
+        const ON_TABLE: OnTable = {
+            rpmsg: VdevResource<1> = VdevResource::new(7, 0, 0, [
+                Vring::new(0x0, 0x10, 16, 1),
+            ]),
+        };
+    }
+
+    fn refusal(table_bytes: &dyn Fn(&mut [u8]) -> usize, buffers: (usize, usize)) -> Error {
+        let mut shm = Shm([0; 0x8000]);
+        let len = table_bytes(&mut shm.0);
+        let shm = region(&mut shm);
+        let table = shm.sub_region(0, len).unwrap();
+        let bufs = shm.sub_region(buffers.0, buffers.1).unwrap();
+        VdevTransport::remote(table, 0, &shm, bufs, Kicks::default()).unwrap_err()
+    }
+
+    fn reason(err: &Error) -> &'static str {
+        match err {
+            Error::BadVring { reason, .. } => reason,
+            other => panic!("not a vring error: {other}"),
+        }
+    }
+
+    /// Layouts on which the two sides would not agree where things are.
+    #[test]
+    fn misaligned_and_overlapping_vrings_are_refused() {
+        let far = (0x6000, 0x1000);
+        let e = refusal(&|m| MISALIGNED.write_to(m).unwrap(), far);
+        assert_eq!(reason(&e), "da is not a multiple of its align", "{e}");
+        assert!(matches!(e, Error::BadVring { da: 0x2010, .. }));
+        let e = refusal(&|m| STACKED.write_to(m).unwrap(), far);
+        assert_eq!(reason(&e), "overlaps another vring", "{e}");
+        assert!(matches!(e, Error::BadVring { vring: 1, .. }));
+        let e = refusal(&|m| ON_TABLE.write_to(m).unwrap(), far);
+        assert_eq!(reason(&e), "overlaps the resource table", "{e}");
+        // Buffers over the rings of an otherwise good table.
+        let e = refusal(&|m| FAR_OK.write_to(m).unwrap(), (0x2000, 0x100));
+        assert_eq!(reason(&e), "overlaps the buffers", "{e}");
+        // And the good table with buffers elsewhere is accepted.
+        let mut shm = Shm([0; 0x8000]);
+        let len = FAR_OK.write_to(&mut shm.0).unwrap();
+        let shm = region(&mut shm);
+        let table = shm.sub_region(0, len).unwrap();
+        let bufs = shm.sub_region(0x6000, 0x1000).unwrap();
+        assert!(VdevTransport::remote(table, 0, &shm, bufs, Kicks::default()).is_ok());
+    }
+
+    resource_table! {
+        /// A good layout: one vring at 0x2000.
+        const FAR_OK: FarOk = {
+            rpmsg: VdevResource<1> = VdevResource::new(7, 0, 0, [
+                Vring::new(0x2000, 0x10, 16, 1),
+            ]),
+        };
     }
 }
