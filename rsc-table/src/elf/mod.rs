@@ -58,6 +58,8 @@ struct Bytes<'a>(&'a [u8]);
 impl ImageSource for Bytes<'_> {
     type Error = Error;
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        // `ElfImage::parse` checks every range against the size first, so
+        // this error is for a caller that reads past the end on its own.
         let size = self.0.len() as u64;
         let src = usize::try_from(offset)
             .ok()
