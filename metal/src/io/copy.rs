@@ -46,7 +46,7 @@ unsafe fn load_u8(p: *const u8) -> u8 {
 #[inline(always)]
 unsafe fn store_u8(p: *mut u8, v: u8) {
     // SAFETY: as in `load_u8`.
-    unsafe { AtomicU8::from_ptr(p) }.store(v, Relaxed)
+    atomic_store!(unsafe { AtomicU8::from_ptr(p) }, v, Relaxed)
 }
 
 /// One relaxed atomic word load.
@@ -67,7 +67,7 @@ unsafe fn load_word(p: *const usize) -> usize {
 #[inline(always)]
 unsafe fn store_word(p: *mut usize, v: usize) {
     // SAFETY: as in `load_word`.
-    unsafe { AtomicUsize::from_ptr(p) }.store(v, Relaxed)
+    atomic_store!(unsafe { AtomicUsize::from_ptr(p) }, v, Relaxed)
 }
 
 /// Copies `dst.len()` bytes from shared memory at `src` into `dst`.

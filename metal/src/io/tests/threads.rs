@@ -160,3 +160,34 @@ fn index_hand_off_orders_copies_of_different_widths() {
         });
     }
 }
+
+/// What the rings do over time: one location written with different widths
+/// and extents, each write ordered after the last (here by program order,
+/// then by a thread hand-off). Rust's model allows it; the Miri we run
+/// panics on it unless IoRegion's stores are swaps under Miri (see the
+/// module docs), so this is the regression test of that work-around.
+#[test]
+fn one_location_written_with_different_widths_in_turn() {
+    let mut b = Backing([0; 64]);
+    let r = IoRegion::from_slice(&mut b.0);
+    let check = |r: IoRegion<'_>| {
+        r.fill(0, 64, 0).unwrap(); // words
+        r.store_u16(2, 7, Release).unwrap(); // part of the first word
+        r.write_u32(4, 9).unwrap();
+        r.write_u64(0, u64::MAX).unwrap();
+        r.write_bytes(8, &[1; 21]).unwrap(); // two words, five bytes
+        r.write_bytes(8, &[2; 40]).unwrap(); // five words over those bytes
+        r.write_u8(29, 3).unwrap();
+        r.store_u8(30, 4, Release).unwrap();
+        r.copy_within(0, 33, 20).unwrap();
+        let mut got = [0u8; 64];
+        r.read_bytes(0, &mut got).unwrap();
+        assert_eq!(got[29..31], [3, 4]);
+        assert_eq!(got[33..41], [0xff; 8]);
+    };
+    check(r);
+    thread::scope(|s| {
+        s.spawn(|| check(r));
+    });
+    check(r);
+}
