@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::notify::{Peer, PeerCred};
+
 /// Everything that can go wrong while setting up Linux shared memory and
 /// notifications.
 ///
@@ -87,13 +89,62 @@ pub enum Error {
     },
 
     /// No peer connected to a listening Unix socket before the timeout.
-    #[error("no connection on {path} within {timeout:?}")]
+    #[error("no connection on {path} within {timeout:?}{}", refused_note(refused))]
     AcceptTimeout {
         /// The socket path.
         path: PathBuf,
         /// How long we waited.
         timeout: Duration,
+        /// The last connection that was closed again because its
+        /// credentials were not those expected, if any.
+        refused: Option<PeerCred>,
     },
+
+    /// A file where shared memory or a socket should be is not one that only
+    /// this user controls: a symbolic link, something else than the kind of
+    /// file expected, another user's, accessible to group or others, or a
+    /// name of a file that has other names. Nothing was read from it or
+    /// written to it.
+    #[error("{path}: refused: {reason} (owner uid {uid}, mode {mode:o})")]
+    Untrusted {
+        /// The path.
+        path: PathBuf,
+        /// The owner of what is at the path (of the link itself, for a link).
+        uid: u32,
+        /// Its `st_mode`: file type and permission bits.
+        mode: u32,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// The process at the other end of a Unix socket is not the one we
+    /// accept (another user, or not the process we started).
+    #[error("{path}: the peer (pid {}, uid {}, gid {}) is not {expected}", found.pid, found.uid, found.gid)]
+    WrongPeer {
+        /// The socket path.
+        path: PathBuf,
+        /// Who we accept.
+        expected: Peer,
+        /// Who is there.
+        found: PeerCred,
+    },
+
+    /// A live listener already has this socket path: it is left alone.
+    #[error("{path}: a process is listening there already; not replaced")]
+    InUse {
+        /// The socket path.
+        path: PathBuf,
+    },
+}
+
+fn refused_note(refused: &Option<PeerCred>) -> String {
+    match refused {
+        Some(c) => format!(
+            " (refused a connection from pid {}, uid {}, gid {})",
+            c.pid, c.uid, c.gid
+        ),
+        None => String::new(),
+    }
 }
 
 impl Error {
@@ -135,6 +186,12 @@ impl From<Error> for openamp_metal::Error {
             }
             Error::BadAttribute { .. } => openamp_metal::Error::Os {
                 errno: rustix::io::Errno::INVAL.raw_os_error(),
+            },
+            Error::Untrusted { .. } | Error::WrongPeer { .. } => openamp_metal::Error::Os {
+                errno: rustix::io::Errno::ACCESS.raw_os_error(),
+            },
+            Error::InUse { .. } => openamp_metal::Error::Os {
+                errno: rustix::io::Errno::ADDRINUSE.raw_os_error(),
             },
         }
     }

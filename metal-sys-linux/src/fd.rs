@@ -9,6 +9,12 @@ use rustix::io::{Errno, FdFlags};
 
 use crate::error::{Error, Result};
 
+/// Our effective user id: the owner a shared file or socket must have, and
+/// the user a peer must run as.
+pub(crate) fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
 /// Lets a descriptor survive `exec` (or not), so that a child process can be
 /// handed a memfd or an eventfd by number.
 ///

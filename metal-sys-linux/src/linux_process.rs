@@ -4,8 +4,14 @@
 //! addresses; kicks are bytes on an AF_UNIX stream socket that the remote
 //! listens on and the host connects to. The defaults are OpenAMP's, so either
 //! side can talk to a C OpenAMP counterpart.
+//!
+//! Both sides must run as the same user: the file must be a regular file of
+//! that user with mode 0600, and each side checks that the other end of the
+//! socket is a process of that user (see the crate's README, "Threat
+//! model"). Runs that need no fixed paths use [`LinuxProcessConfig::in_dir`]
+//! with a [`PrivateDir`](crate::PrivateDir).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::Result;
@@ -48,6 +54,18 @@ pub struct LinuxProcess {
 }
 
 impl LinuxProcessConfig {
+    /// OpenAMP's file names (`openamp.shm`, `openamp.event.0`) inside `dir`,
+    /// e.g. a [`PrivateDir`](crate::PrivateDir): no other user can reach or
+    /// pre-empt them there.
+    pub fn in_dir(dir: impl AsRef<Path>) -> Self {
+        let dir = dir.as_ref();
+        LinuxProcessConfig {
+            shm_path: dir.join("openamp.shm"),
+            socket_path: dir.join("openamp.event.0"),
+            ..Self::default()
+        }
+    }
+
     /// Sets up the remote's side: opens (or creates) the memory, listens, and
     /// waits up to `timeout` for the host to connect.
     pub fn remote(&self, timeout: Duration) -> Result<LinuxProcess> {
@@ -89,19 +107,12 @@ mod tests {
 
     #[test]
     fn host_and_remote_meet() {
-        let pid = std::process::id();
+        let dir = crate::PrivateDir::new("openamp-rs-unit-lp-").unwrap();
         let config = LinuxProcessConfig {
-            shm_path: format!("/dev/shm/openamp-rs-unit-lp-{pid}").into(),
             shm_size: 0x20000,
-            socket_path: std::env::temp_dir().join(format!("openamp-rs-unit-lp-{pid}.sock")),
+            ..LinuxProcessConfig::in_dir(dir.path())
         };
-        struct Remove(PathBuf);
-        impl Drop for Remove {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.0);
-            }
-        }
-        let _rm = Remove(config.shm_path.clone());
+        assert_eq!(config.shm_path, dir.join("openamp.shm"));
         let remote_config = config.clone();
         let remote = std::thread::spawn(move || {
             let remote = remote_config.remote(Duration::from_secs(10)).unwrap();

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use openamp_metal::{Error as MetalError, IoRegion, Notify, WaitNotify};
 use openamp_metal_sys_linux::{
-    set_inheritable, EventFd, SharedMemory, SocketListener, SocketNotifier,
+    set_inheritable, EventFd, PrivateDir, SharedMemory, SocketListener, SocketNotifier,
 };
 
 const ROLE: &str = "OPENAMP_TEST_ROLE";
@@ -30,12 +30,13 @@ const REMOTE_MSG: usize = 0x204;
 struct ChildGuard {
     child: Child,
     log: PathBuf,
+    _dir: PrivateDir,
 }
 
 impl ChildGuard {
     fn spawn(test: &str, role: &str, env: &[(&str, String)]) -> Self {
-        let log =
-            std::env::temp_dir().join(format!("openamp-rs-it-{test}-{}.log", std::process::id()));
+        let dir = PrivateDir::new_in(std::env::temp_dir(), "openamp-rs-it-log-").unwrap();
+        let log = dir.join(format!("{test}.log"));
         let out = File::create(&log).unwrap();
         let child = Command::new(std::env::current_exe().unwrap())
             .args([test, "--exact", "--nocapture", "--test-threads=1"])
@@ -46,7 +47,11 @@ impl ChildGuard {
             .stderr(out)
             .spawn()
             .unwrap();
-        ChildGuard { child, log }
+        ChildGuard {
+            child,
+            log,
+            _dir: dir,
+        }
     }
 
     /// Waits (boundedly) for the child and checks that it succeeded.
@@ -73,14 +78,6 @@ impl Drop for ChildGuard {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-/// Removes a file when the test ends, however it ends.
-struct Remove(PathBuf);
-impl Drop for Remove {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -112,10 +109,10 @@ fn shm_file_and_unix_socket() {
     if std::env::var(ROLE).as_deref() == Ok("socket-remote") {
         return socket_remote();
     }
-    let pid = std::process::id();
-    let shm_path = PathBuf::from(format!("/dev/shm/openamp-rs-it-{pid}.shm"));
-    let sock_path = std::env::temp_dir().join(format!("openamp-rs-it-{pid}.sock"));
-    let _rm = (Remove(shm_path.clone()), Remove(sock_path.clone()));
+    // A fresh private directory: no other user can reach these paths.
+    let dir = PrivateDir::new("openamp-rs-it-").unwrap();
+    let shm_path = dir.join("openamp.shm");
+    let sock_path = dir.join("openamp.event.0");
 
     let shm = SharedMemory::open_or_create(&shm_path, 0x1000).unwrap();
     let child = ChildGuard::spawn(

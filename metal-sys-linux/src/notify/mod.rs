@@ -10,7 +10,7 @@ mod eventfd;
 mod socket;
 
 pub use eventfd::EventFd;
-pub use socket::{SocketListener, SocketNotifier, OPENAMP_EVENT_SOCKET};
+pub use socket::{Peer, PeerCred, SocketListener, SocketNotifier, OPENAMP_EVENT_SOCKET};
 
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
