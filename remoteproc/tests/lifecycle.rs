@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use openamp_metal::{NoCache, WaitNotify};
-use openamp_metal_sys_linux::{LinuxDelay, MonotonicClock, SharedMemory};
+use openamp_metal_sys_linux::{LinuxDelay, MonotonicClock, PrivateDir, SharedMemory};
 use openamp_remoteproc::linux::{LinuxProcessLayout, LinuxProcessPlatform};
 use openamp_remoteproc::{remote, Remoteproc, Role, State};
 use openamp_virtio::transport::{driver_ready, driver_start};
@@ -70,14 +70,6 @@ fn echo_remote_main() {
     }
 }
 
-struct Cleanup(LinuxProcessLayout);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0.shm_path);
-        let _ = std::fs::remove_file(&self.0.socket_path);
-    }
-}
-
 fn wait_kick(n: &impl WaitNotify) {
     let start = Instant::now();
     while n.wait(Duration::from_millis(100)).unwrap().is_none() {
@@ -127,12 +119,9 @@ fn echo_session(rproc: &Remoteproc<'_, LinuxProcessPlatform<'_>>, round: u8) {
 
 #[test]
 fn host_starts_echoes_stops_and_restarts_a_linux_process_remote() {
-    let pid = std::process::id();
-    let layout = LinuxProcessLayout::with_paths(
-        format!("/dev/shm/openamp-rs-rproc-life-{pid}.shm"),
-        std::env::temp_dir().join(format!("openamp-rs-rproc-life-{pid}.sock")),
-    );
-    let _clean = Cleanup(layout.clone());
+    // A fresh private directory: no other user can reach these paths.
+    let dir = PrivateDir::new("openamp-rs-rproc-life-").unwrap();
+    let layout = LinuxProcessLayout::in_dir(dir.path());
     let shm = SharedMemory::open_or_create(&layout.shm_path, layout.shm_size).unwrap();
     let exe = std::env::current_exe().unwrap();
     let platform = LinuxProcessPlatform::new(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use openamp_metal::{NoCache, WaitNotify};
-use openamp_metal_sys_linux::SharedMemory;
+use openamp_metal_sys_linux::{PrivateDir, SharedMemory};
 use openamp_remoteproc::linux::LinuxProcessLayout;
 use openamp_remoteproc::{Error, Role};
 use openamp_virtio::transport::{device_poll_ready, driver_ready, driver_start};
@@ -24,29 +24,34 @@ fn vector(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// Unique, pid-suffixed paths, removed on drop.
-struct Paths(LinuxProcessLayout);
+/// The layout at paths in a fresh private directory, removed on drop.
+struct Paths(LinuxProcessLayout, #[allow(dead_code)] PrivateDir);
 impl Paths {
     fn new(tag: &str) -> Self {
-        let pid = std::process::id();
-        Paths(LinuxProcessLayout::with_paths(
-            format!("/dev/shm/openamp-rs-rproc-{tag}-{pid}.shm"),
-            std::env::temp_dir().join(format!("openamp-rs-rproc-{tag}-{pid}.sock")),
-        ))
+        let dir = PrivateDir::new(&format!("openamp-rs-rproc-{tag}-")).unwrap();
+        Paths(LinuxProcessLayout::in_dir(dir.path()), dir)
     }
 }
-impl Drop for Paths {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0.shm_path);
-        let _ = std::fs::remove_file(&self.0.socket_path);
-    }
+
+/// Writes a shared file as a side of ours leaves it: mode 0600.
+fn write_private(path: &std::path::Path, bytes: &[u8]) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
 }
 
 #[test]
 fn remote_writes_openamps_table_byte_for_byte() {
     let p = Paths::new("table");
     // A stale file from an earlier run must not show through.
-    std::fs::write(&p.0.shm_path, vec![0x5a; 0x80000]).unwrap();
+    write_private(&p.0.shm_path, &vec![0x5a; 0x80000]);
     let shm = SharedMemory::open_or_create(&p.0.shm_path, p.0.shm_size).unwrap();
     let t = p.0.remote_transport(
         shm.region(),
@@ -70,7 +75,7 @@ fn remote_writes_openamps_table_byte_for_byte() {
 #[test]
 fn host_reads_openamps_after_echo_image() {
     let p = Paths::new("after-echo");
-    std::fs::write(&p.0.shm_path, vector("after-echo.shm")).unwrap();
+    write_private(&p.0.shm_path, &vector("after-echo.shm"));
     let shm = SharedMemory::open(&p.0.shm_path).unwrap();
     let (a, _b) = openamp_metal_sys_linux::SocketNotifier::pair().unwrap();
     let t = p.0.host_transport(shm.region(), &a).unwrap();

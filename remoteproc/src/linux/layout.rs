@@ -110,8 +110,18 @@ impl Default for LinuxProcessLayout {
 const ENTRY_OFFSET: u32 = 20;
 
 impl LinuxProcessLayout {
-    /// The defaults with another shared file and socket (tests use unique,
-    /// pid-suffixed paths).
+    /// OpenAMP's defaults with the file names `openamp.shm` and
+    /// `openamp.event.0` inside `dir`: for private runs (both sides started
+    /// by one program, tests), with `dir` a fresh
+    /// [`PrivateDir`](openamp_metal_sys_linux::PrivateDir), which no other
+    /// user can enter, so nobody can plant or replace anything at these
+    /// paths, unlike at fixed or pid-derived names in `/dev/shm` or `/tmp`.
+    pub fn in_dir(dir: impl AsRef<std::path::Path>) -> Self {
+        let dir = dir.as_ref();
+        Self::with_paths(dir.join("openamp.shm"), dir.join("openamp.event.0"))
+    }
+
+    /// The defaults with another shared file and socket.
     pub fn with_paths(shm_path: impl Into<PathBuf>, socket_path: impl Into<PathBuf>) -> Self {
         LinuxProcessLayout {
             shm_path: shm_path.into(),
@@ -214,6 +224,12 @@ impl LinuxProcessLayout {
     /// creates) the file, writes the table, listens on the socket, and waits
     /// up to `timeout` for the host to connect. The table is written before
     /// listening, so a host that connected finds it.
+    ///
+    /// The file is opened as
+    /// [`SharedMemory::open_or_create`] says (never through a link, only a
+    /// regular file of ours with mode 0600, as OpenAMP C makes it too), the
+    /// socket is made mode 0600 and only a host of our user is accepted (see
+    /// [`SocketListener`]).
     pub fn open_remote(&self, timeout: Duration) -> Result<LinuxProcessRemote> {
         let shm = SharedMemory::open_or_create(&self.shm_path, self.shm_size)
             .map_err(|e| sys_error("opening the shared memory", e))?;
@@ -232,7 +248,9 @@ impl LinuxProcessLayout {
     }
 
     /// Starts the host's side: connects to the remote's socket, retrying for
-    /// up to `timeout` while it is not listening yet, then maps the file.
+    /// up to `timeout` while it is not listening yet (never blocking past
+    /// it), then maps the file. The remote must be a process of our user,
+    /// and the file pass [`SharedMemory::open_or_create`]'s checks.
     pub fn open_host(&self, timeout: Duration) -> Result<LinuxProcessHost> {
         let kick = SocketNotifier::connect_timeout(&self.socket_path, timeout)
             .map_err(|e| sys_error("connecting to the remote", e))?;

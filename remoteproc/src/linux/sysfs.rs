@@ -67,7 +67,19 @@ impl SysfsRemoteproc {
     }
 
     /// Sets the firmware file name (only while the core is offline).
+    ///
+    /// The kernel looks the name up in its firmware search path, so it must
+    /// be a plain file name there: a name that is empty, `.`, or contains
+    /// `/`, `..`, NUL or another control character (a newline, say) is
+    /// refused with [`Error::BadAttribute`] naming the attribute and the
+    /// name, and nothing is written.
     pub fn set_firmware(&self, name: &str) -> Result<()> {
+        if !is_plain_file_name(name) {
+            return Err(Error::BadAttribute {
+                path: self.dir.join("firmware").display().to_string(),
+                value: name.to_string(),
+            });
+        }
         self.write("firmware", name)
     }
 
@@ -90,6 +102,18 @@ impl SysfsRemoteproc {
             }
         })
     }
+}
+
+/// Whether `name` names a file in the firmware search path and nothing
+/// else: not empty, not `.`, no `/` (no other folder), no `..` (no way out),
+/// no NUL (the kernel would cut the name there), no newline or other
+/// control character (sysfs would cut it or take it as part of the name).
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && !name.contains('/')
+        && !name.contains("..")
+        && !name.chars().any(char::is_control)
 }
 
 impl<'a> RemoteprocOps<'a> for SysfsRemoteproc {
@@ -121,10 +145,12 @@ mod tests {
 
     #[test]
     fn drives_a_fake_sysfs_tree() {
-        let root = std::env::temp_dir().join(alloc::format!(
-            "openamp-rs-rproc-sysfs-{}",
-            std::process::id()
-        ));
+        let tmp = openamp_metal_sys_linux::PrivateDir::new_in(
+            std::env::temp_dir(),
+            "openamp-rs-rproc-sysfs-",
+        )
+        .unwrap();
+        let root = tmp.path().to_owned();
         let dir = root.join("remoteproc3");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("state"), "offline\n").unwrap();
@@ -137,6 +163,28 @@ mod tests {
         assert_eq!(s.firmware().unwrap(), "rproc-r5-fw");
         s.set_firmware("echo.elf").unwrap();
         assert_eq!(s.firmware().unwrap(), "echo.elf");
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../etc/shadow",
+            "a/b",
+            "/abs",
+            "a\0b",
+            "a\nb",
+            "x\n",
+        ] {
+            match s.set_firmware(bad) {
+                Err(Error::BadAttribute { path, value }) => {
+                    assert!(path.ends_with("remoteproc3/firmware"), "{path}");
+                    assert_eq!(value, bad);
+                }
+                other => panic!("{bad:?}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(s.firmware().unwrap(), "echo.elf");
+        s.set_firmware("r5_0-echo.v2.elf").unwrap();
+        s.set_firmware("echo.elf").unwrap();
         assert_eq!(s.state().unwrap(), State::Offline);
 
         let mut rproc = Remoteproc::new(s.clone()).unwrap();
@@ -153,6 +201,5 @@ mod tests {
         assert_eq!(s.state().unwrap(), State::Error);
         std::fs::write(dir.join("state"), "bogus\n").unwrap();
         assert!(matches!(s.state(), Err(Error::BadAttribute { value, .. }) if value == "bogus"));
-        std::fs::remove_dir_all(&root).unwrap();
     }
 }
