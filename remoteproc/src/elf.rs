@@ -113,8 +113,8 @@ impl<'a> ElfLoader<'a> {
         opts: &LoadOptions<'_>,
         mut map: impl FnMut(u64, u64) -> Result<IoRegion<'a>>,
     ) -> Result<Self> {
-        let mut regions = Vec::with_capacity(image.segments.len());
-        for s in &image.segments {
+        let mut regions = Vec::with_capacity(image.segments().len());
+        for s in image.segments() {
             let r = map(s.da, s.memsz).map_err(|_| Error::SegmentUnmapped {
                 index: s.index,
                 da: s.da,
@@ -129,7 +129,7 @@ impl<'a> ElfLoader<'a> {
             }
             regions.push(r);
         }
-        let total = image.segments.iter().map(|s| s.memsz).sum();
+        let total = image.segments().iter().map(|s| s.memsz).sum();
         Ok(ElfLoader {
             image,
             regions,
@@ -150,7 +150,7 @@ impl<'a> ElfLoader<'a> {
     pub fn step(&mut self, store: &mut impl ImageStore) -> Result<Progress> {
         loop {
             let (Some(s), Some(r)) = (
-                self.image.segments.get(self.segment),
+                self.image.segments().get(self.segment),
                 self.regions.get(self.segment),
             ) else {
                 return Ok(Progress::Done);

@@ -59,9 +59,14 @@ fn load_and_compare(board: &str, tag: &str, is_64: bool, machine: u16, has_table
     let image = elf::parse(&mut store, size, &opts).unwrap();
     assert_eq!(image.is_64, is_64);
     assert_eq!(image.machine, machine);
-    assert!(!image.segments.is_empty());
-    let base = image.segments.iter().map(|s| s.da).min().unwrap() & !0xfff;
-    let end = image.segments.iter().map(|s| s.da + s.memsz).max().unwrap();
+    assert!(!image.segments().is_empty());
+    let base = image.segments().iter().map(|s| s.da).min().unwrap() & !0xfff;
+    let end = image
+        .segments()
+        .iter()
+        .map(|s| s.da + s.memsz)
+        .max()
+        .unwrap();
     let span = (end - base + 0x1000) as usize;
     let shm = Shm::new(tag, span, base);
     let mem = shm.0.region();
@@ -78,7 +83,7 @@ fn load_and_compare(board: &str, tag: &str, is_64: bool, machine: u16, has_table
     store.close();
 
     let mut covered = vec![false; span];
-    for s in &image.segments {
+    for s in image.segments() {
         let off = (s.da - base) as usize;
         let mut got = vec![0u8; s.memsz as usize];
         mem.read_bytes(off, &mut got).unwrap();
@@ -123,7 +128,7 @@ fn load_and_compare(board: &str, tag: &str, is_64: bool, machine: u16, has_table
     println!(
         "{board}: entry {:#x}, {} segments, table at {:#x}",
         image.entry,
-        image.segments.len(),
+        image.segments().len(),
         t.da
     );
 }
@@ -456,7 +461,7 @@ fn a_store_that_fails_midway_is_an_error() {
     let good = r5();
     let image = parse(&good).unwrap();
     // The headers are there but the segment bytes are not.
-    let short = &good[..image.segments[0].offset as usize + 10];
+    let short = &good[..image.segments()[0].offset as usize + 10];
     let shm = Shm::new("short", 0x10_0000, 0x3ed0_0000);
     let mem = shm.0.region();
     let mut loader = ElfLoader::new(image, &LoadOptions::default(), |da, len| {

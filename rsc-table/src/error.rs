@@ -77,6 +77,8 @@ pub enum ElfField {
     PhEntSize,
     /// `e_phnum`.
     PhNum,
+    /// The loadable segments (`PT_LOAD` with a memory size), counted.
+    LoadSegments,
     /// The program header table (`e_phoff`, `e_phnum` entries).
     ProgramHeaders,
     /// `e_shentsize`.
@@ -116,6 +118,7 @@ impl fmt::Display for ElfField {
             ElfField::Type => "e_type",
             ElfField::PhEntSize => "e_phentsize",
             ElfField::PhNum => "e_phnum",
+            ElfField::LoadSegments => "count of loadable segments",
             ElfField::ProgramHeaders => "program headers",
             ElfField::ShEntSize => "e_shentsize",
             ElfField::ShNum => "e_shnum",

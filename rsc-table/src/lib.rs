@@ -3,9 +3,6 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
-#[cfg(feature = "elf")]
-extern crate alloc;
-
 pub mod builder;
 #[cfg(feature = "elf")]
 pub mod elf;

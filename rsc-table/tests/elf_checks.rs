@@ -105,7 +105,7 @@ fn the_firmware_is_read_as_written() {
     assert_eq!((image.machine, image.entry), (40, TEXT_ADDR.into()));
     let len = fw.table_len as u64;
     assert_eq!(
-        image.segments,
+        image.segments(),
         [
             Segment {
                 index: 0,
@@ -164,6 +164,15 @@ fn machines_are_the_callers_choice() {
 }
 
 #[test]
+fn as_many_loadable_segments_as_the_checks_keep() {
+    let b = firmware::with_segments(openamp_rsc_table::elf::MAX_LOAD_SEGMENTS);
+    let image = ElfImage::from_bytes(&b, &ElfLimits::DEFAULT).unwrap();
+    assert_eq!(image.segments().len(), 32);
+    assert_eq!(image.segments()[31].da, u64::from(TEXT_ADDR) + 31 * 0x1000);
+    assert_eq!(image.resource_table, None);
+}
+
+#[test]
 fn no_section_headers_means_no_table() {
     let fw = Firmware::good();
     let b = fw.with(|b| firmware::put32(b, 32, 0));
@@ -180,7 +189,7 @@ fn the_r5_board_firmware_is_accepted() {
     let bytes = include_bytes!("fixtures/zcu102-r5-smoke.elf");
     let image = ElfImage::from_bytes(bytes, &ElfLimits::DEFAULT).unwrap();
     assert_eq!((image.is_64, image.machine), (false, 40));
-    assert_eq!(image.segments.len(), 3);
+    assert_eq!(image.segments().len(), 3);
     let t = image.resource_table.unwrap();
     assert_eq!((t.addr, t.da, t.segment), (0x3ed0_2c58, 0x3ed0_2c58, 2));
     let table = ResourceTable::parse(image.table_bytes(bytes).unwrap()).unwrap();

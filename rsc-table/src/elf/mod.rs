@@ -4,8 +4,10 @@
 //! same reason.
 //!
 //! [`ElfImage::parse`] reads only the headers (ELF header, program headers,
-//! section headers and their name table), a piece at a time through an
-//! [`ImageSource`], and checks:
+//! section headers and the section names it compares), one header at a time
+//! through an [`ImageSource`], into buffers on the stack: no allocator is
+//! needed, so a firmware that declares its table with this crate never needs
+//! one because its package also depends on a loader. It checks:
 //! - the identification and header: magic, class (ELF32 or ELF64),
 //!   little-endian, `ET_EXEC`, an accepted machine, header entry sizes;
 //! - every loadable segment: file bytes inside the image, file
@@ -15,8 +17,8 @@
 //!   the file bytes of one loaded segment at the address the section header
 //!   says, so the table a loader finds in memory is the one in the file.
 //!
-//! Every count and size is bounded ([`ElfLimits`]) before anything is read
-//! or allocated; every offset and length is checked arithmetic.
+//! Every count is bounded ([`ElfLimits`], [`MAX_LOAD_SEGMENTS`]) before
+//! anything is read; every offset and length is checked arithmetic.
 //!
 //! ```
 //! use openamp_rsc_table::elf::{ElfImage, ElfLimits};
@@ -27,18 +29,22 @@
 //! assert!(matches!(err, Error::BadElf { value: 0, .. }));
 //! ```
 
-use alloc::vec::Vec;
-
-use goblin::container::{Container, Ctx, Endian};
-use goblin::elf::header::{self, Header, EM_AARCH64, EM_ARM, ET_EXEC};
-
 use crate::error::{ElfField, Error};
 
+mod layout;
 mod sections;
 mod segments;
 
-/// The machines accepted by default: 32-bit ARM (`EM_ARM`) and AArch64
-/// (`EM_AARCH64`).
+use layout::{Class, Header, ET_EXEC, IDENT_SIZE, MAX_HEADER_SIZE};
+pub use layout::{EM_AARCH64, EM_ARM};
+
+/// The most loadable segments (`PT_LOAD` with a memory size) an image may
+/// have: [`ElfImage`] keeps them in an array, so that no allocator is
+/// needed. Firmware has a handful.
+pub const MAX_LOAD_SEGMENTS: usize = 32;
+
+/// The machines accepted by default: 32-bit ARM ([`EM_ARM`]) and AArch64
+/// ([`EM_AARCH64`]).
 pub const DEFAULT_MACHINES: &[u16] = &[EM_ARM, EM_AARCH64];
 
 /// Where an image's bytes come from: a slice ([`ElfImage::from_bytes`]), or a
@@ -108,7 +114,7 @@ impl Default for ElfLimits<'static> {
 }
 
 /// A loadable segment (`PT_LOAD` with a memory size), checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Segment {
     /// Its index in the program header table.
     pub index: usize,
@@ -142,7 +148,7 @@ pub struct TableSection {
 }
 
 /// The headers of an ELF image, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ElfImage {
     /// Image size in bytes.
     pub size: u64,
@@ -152,33 +158,37 @@ pub struct ElfImage {
     pub machine: u16,
     /// The entry point.
     pub entry: u64,
-    /// The loadable segments with a memory size, in program header order.
-    pub segments: Vec<Segment>,
+    /// The loadable segments with a memory size, in program header order
+    /// (the first `num_segments`; see [`segments`](Self::segments)).
+    segments: [Segment; MAX_LOAD_SEGMENTS],
+    num_segments: usize,
     /// The resource table section, if there is one.
     pub resource_table: Option<TableSection>,
 }
 
-/// Reads `len` bytes at `offset` of an image of `size` bytes, or says which
-/// part (`field`) the image is too short for.
+/// Reads `buf.len()` bytes at `offset` of an image of `size` bytes, or says
+/// which part (`field`) the image is too short for.
 pub(crate) fn read<S: ImageSource + ?Sized>(
     src: &mut S,
     size: u64,
     offset: u64,
-    len: usize,
+    buf: &mut [u8],
     field: ElfField,
-) -> Result<Vec<u8>, S::Error> {
-    let need = offset.checked_add(len as u64);
-    if need.is_none_or(|end| end > size) {
-        return Err(Error::ElfTruncated {
+) -> Result<(), S::Error> {
+    check_range(size, offset, buf.len() as u64, field)?;
+    src.read_at(offset, buf)
+}
+
+/// Checks that `len` bytes at `offset` are inside an image of `size` bytes.
+pub(crate) fn check_range(size: u64, offset: u64, len: u64, field: ElfField) -> Result<(), Error> {
+    match offset.checked_add(len) {
+        Some(end) if end <= size => Ok(()),
+        need => Err(Error::ElfTruncated {
             field,
             need: need.unwrap_or(u64::MAX),
             size,
-        }
-        .into());
+        }),
     }
-    let mut buf = alloc::vec![0u8; len];
-    src.read_at(offset, &mut buf)?;
-    Ok(buf)
 }
 
 impl ElfImage {
@@ -188,17 +198,20 @@ impl ElfImage {
         size: u64,
         limits: &ElfLimits<'_>,
     ) -> Result<Self, S::Error> {
-        let (h, ctx) = Self::header(src, size, limits)?;
-        let segments = segments::check(src, size, &h, ctx, limits)?;
-        let resource_table = sections::table_section(src, size, &h, ctx, limits)?
-            .map(|s| sections::locate(&s, &segments))
+        let (h, class) = Self::header(src, size, limits)?;
+        let mut segments = [Segment::default(); MAX_LOAD_SEGMENTS];
+        let num_segments = segments::check(src, size, &h, class, limits, &mut segments)?;
+        let loaded = segments.get(..num_segments).unwrap_or_default();
+        let resource_table = sections::table_section(src, size, &h, class, limits)?
+            .map(|s| sections::locate(&s, loaded))
             .transpose()?;
         Ok(ElfImage {
             size,
-            is_64: ctx.container == Container::Big,
+            is_64: class == Class::Elf64,
             machine: h.e_machine,
             entry: h.e_entry,
             segments,
+            num_segments,
             resource_table,
         })
     }
@@ -206,6 +219,11 @@ impl ElfImage {
     /// [`parse`](Self::parse) over an image in memory.
     pub fn from_bytes(bytes: &[u8], limits: &ElfLimits<'_>) -> Result<Self, Error> {
         Self::parse(&mut Bytes(bytes), bytes.len() as u64, limits)
+    }
+
+    /// The loadable segments with a memory size, in program header order.
+    pub fn segments(&self) -> &[Segment] {
+        self.segments.get(..self.num_segments).unwrap_or_default()
     }
 
     /// The table section's bytes in `bytes`, the image this was parsed from.
@@ -221,25 +239,26 @@ impl ElfImage {
         src: &mut S,
         size: u64,
         limits: &ElfLimits<'_>,
-    ) -> Result<(Header, Ctx), S::Error> {
-        let ident = read(src, size, 0, header::SIZEOF_IDENT, ElfField::Ident)?;
-        let byte = |i: usize| ident.get(i).copied().unwrap_or_default();
-        let magic = ident.first_chunk::<4>().copied().unwrap_or_default();
-        if magic != *header::ELFMAG {
+    ) -> Result<(Header, Class), S::Error> {
+        let mut buf = [0u8; MAX_HEADER_SIZE];
+        let ident = buf.get_mut(..IDENT_SIZE).unwrap_or_default();
+        read(src, size, 0, ident, ElfField::Ident)?;
+        let [m0, m1, m2, m3, class, data, ..] = buf;
+        let magic = [m0, m1, m2, m3];
+        if magic != *b"\x7fELF" {
             return Err(bad(ElfField::Magic, u32::from_le_bytes(magic), "no ELF magic").into());
         }
-        let (container, ehsize) = match byte(header::EI_CLASS) {
-            header::ELFCLASS32 => (Container::Little, header::header32::SIZEOF_EHDR),
-            header::ELFCLASS64 => (Container::Big, header::header64::SIZEOF_EHDR),
-            c => return Err(bad(ElfField::Class, c, "neither ELF32 nor ELF64").into()),
-        };
-        if byte(header::EI_DATA) != header::ELFDATA2LSB {
-            let d = byte(header::EI_DATA);
-            return Err(bad(ElfField::Data, d, "not little-endian").into());
+        let class = Class::from_ident(class).ok_or(bad(
+            ElfField::Class,
+            class,
+            "neither ELF32 nor ELF64",
+        ))?;
+        if data != 1 {
+            return Err(bad(ElfField::Data, data, "not little-endian").into());
         }
-        let bytes = read(src, size, 0, ehsize, ElfField::Header)?;
-        let h = goblin::elf::Elf::parse_header(&bytes)
-            .map_err(|_| bad(ElfField::Header, 0u8, "unreadable"))?;
+        let bytes = buf.get_mut(..class.ehsize()).unwrap_or_default();
+        read(src, size, 0, bytes, ElfField::Header)?;
+        let h = Header::decode(class, bytes).ok_or(bad(ElfField::Header, 0u8, "unreadable"))?;
         if h.e_type != ET_EXEC {
             return Err(bad(ElfField::Type, h.e_type, "not an executable (ET_EXEC)").into());
         }
@@ -249,7 +268,20 @@ impl ElfImage {
             }
             .into());
         }
-        Ok((h, Ctx::new(container, Endian::Little)))
+        Ok((h, class))
+    }
+}
+
+impl core::fmt::Debug for ElfImage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ElfImage")
+            .field("size", &self.size)
+            .field("is_64", &self.is_64)
+            .field("machine", &self.machine)
+            .field("entry", &self.entry)
+            .field("segments", &self.segments())
+            .field("resource_table", &self.resource_table)
+            .finish()
     }
 }
 

@@ -1,11 +1,8 @@
 //! The section headers: finding the `.resource_table` section, and checking
 //! that a loader finds it in memory where the firmware does.
 
-use goblin::container::Ctx;
-use goblin::elf::header::Header;
-use goblin::elf::section_header::{SectionHeader, SHN_XINDEX, SHT_NOBITS};
-
-use super::{bad, read, ElfLimits, ImageSource, Segment, TableSection};
+use super::layout::{Class, Header, Shdr, MAX_HEADER_SIZE, SHN_XINDEX, SHT_NOBITS};
+use super::{bad, check_range, read, ElfLimits, ImageSource, Segment, TableSection};
 use crate::error::{ElfField, Error};
 use crate::RESOURCE_TABLE_SECTION;
 
@@ -17,6 +14,56 @@ pub(crate) struct RawSection {
     size: u64,
 }
 
+/// The section headers, read one at a time.
+struct Sections {
+    class: Class,
+    shoff: u64,
+    count: usize,
+}
+
+impl Sections {
+    /// Section header `i` (below `count`, whose table is inside the image).
+    fn get<S: ImageSource + ?Sized>(
+        &self,
+        src: &mut S,
+        size: u64,
+        i: usize,
+    ) -> Result<Shdr, S::Error> {
+        let entsize = self.class.shentsize();
+        let mut buf = [0u8; MAX_HEADER_SIZE];
+        let bytes = buf.get_mut(..entsize).unwrap_or_default();
+        // At most 64 Ki entries of 64 bytes past `shoff`, checked in range.
+        let at = self.shoff + (i * entsize) as u64;
+        read(src, size, at, bytes, ElfField::SectionHeaders)?;
+        Shdr::decode(self.class, bytes)
+            .ok_or_else(|| bad(ElfField::SectionHeaders, at, "unreadable").into())
+    }
+}
+
+/// Whether the name at `at` of the section name table (`names` of `len`
+/// bytes at file offset `base`) is `.resource_table`. Only as many bytes as
+/// the name and its NUL are read; a name cut by the table's end is compared
+/// up to there, as a C string would be.
+fn is_table_name<S: ImageSource + ?Sized>(
+    src: &mut S,
+    size: u64,
+    (base, len): (u64, u64),
+    at: u32,
+) -> Result<bool, S::Error> {
+    const WANTED: &[u8] = RESOURCE_TABLE_SECTION.as_bytes();
+    let at = u64::from(at);
+    let Some(avail) = len.checked_sub(at) else {
+        return Ok(false);
+    };
+    let mut buf = [0u8; RESOURCE_TABLE_SECTION.len() + 1];
+    let n = buf.len().min(usize::try_from(avail).unwrap_or(usize::MAX));
+    let bytes = buf.get_mut(..n).unwrap_or_default();
+    // Inside the name table, which is inside the image.
+    read(src, size, base + at, bytes, ElfField::SectionNames)?;
+    let name = bytes.split(|&b| b == 0).next().unwrap_or_default();
+    Ok(name == WANTED)
+}
+
 /// Finds the `.resource_table` section (the first of that name) and checks
 /// that its bytes are in the file. `None` if the image has no section
 /// headers or no such section.
@@ -24,14 +71,14 @@ pub(crate) fn table_section<S: ImageSource + ?Sized>(
     src: &mut S,
     size: u64,
     h: &Header,
-    ctx: Ctx,
+    class: Class,
     limits: &ElfLimits<'_>,
 ) -> Result<Option<RawSection>, S::Error> {
     let count = usize::from(h.e_shnum);
     if count == 0 || h.e_shoff == 0 {
         return Ok(None);
     }
-    let entsize = SectionHeader::size(ctx);
+    let entsize = class.shentsize();
     if usize::from(h.e_shentsize) != entsize {
         let e = bad(
             ElfField::ShEntSize,
@@ -49,24 +96,26 @@ pub(crate) fn table_section<S: ImageSource + ?Sized>(
         .into());
     }
     // At most 64 Ki entries of 64 bytes: no overflow.
-    let bytes = read(
-        src,
+    check_range(
         size,
         h.e_shoff,
-        count * entsize,
+        (count * entsize) as u64,
         ElfField::SectionHeaders,
     )?;
-    let shdrs = SectionHeader::parse_from(&bytes, 0, count, ctx)
-        .map_err(|_| bad(ElfField::SectionHeaders, h.e_shoff, "unreadable"))?;
-    // With 0xff00 sections or more, the name table's index is in section 0.
-    let strndx = match u32::from(h.e_shstrndx) {
-        SHN_XINDEX => shdrs.first().map_or(0, |s| s.sh_link as usize),
-        i => i as usize,
+    let sections = Sections {
+        class,
+        shoff: h.e_shoff,
+        count,
     };
-    let strtab =
-        shdrs
-            .get(strndx)
-            .ok_or(bad(ElfField::ShStrNdx, h.e_shstrndx, "names no section"))?;
+    // With 0xff00 sections or more, the name table's index is in section 0.
+    let strndx = match h.e_shstrndx {
+        SHN_XINDEX => sections.get(src, size, 0)?.sh_link as usize,
+        i => usize::from(i),
+    };
+    if strndx >= sections.count {
+        return Err(bad(ElfField::ShStrNdx, h.e_shstrndx, "names no section").into());
+    }
+    let strtab = sections.get(src, size, strndx)?;
     if strtab.sh_size > limits.max_shstrtab {
         return Err(Error::ElfTooLarge {
             field: ElfField::SectionNames,
@@ -75,31 +124,29 @@ pub(crate) fn table_section<S: ImageSource + ?Sized>(
         }
         .into());
     }
-    // Bounded by `max_shstrtab` just above; a limit past `usize` is refused
-    // by `read` as truncation.
-    let len = usize::try_from(strtab.sh_size).unwrap_or(usize::MAX);
-    let names = read(src, size, strtab.sh_offset, len, ElfField::SectionNames)?;
-    let wanted = RESOURCE_TABLE_SECTION.as_bytes();
-    let Some(s) = shdrs.iter().find(|s| {
-        let name = names
-            .get(s.sh_name..)
-            .and_then(|n| n.split(|&b| b == 0).next());
-        name == Some(wanted)
-    }) else {
+    check_range(
+        size,
+        strtab.sh_offset,
+        strtab.sh_size,
+        ElfField::SectionNames,
+    )?;
+    let names = (strtab.sh_offset, strtab.sh_size);
+    let mut found = None;
+    for i in 0..sections.count {
+        let s = sections.get(src, size, i)?;
+        if is_table_name(src, size, names, s.sh_name)? {
+            found = Some(s);
+            break;
+        }
+    }
+    let Some(s) = found else {
         return Ok(None);
     };
     if s.sh_type == SHT_NOBITS {
         let reason = "NOBITS: the section has no bytes in the file";
         return Err(bad(ElfField::SectionType, s.sh_type, reason).into());
     }
-    if s.sh_offset.checked_add(s.sh_size).is_none_or(|e| e > size) {
-        return Err(Error::ElfTruncated {
-            field: ElfField::TableSection,
-            need: s.sh_offset.saturating_add(s.sh_size),
-            size,
-        }
-        .into());
-    }
+    check_range(size, s.sh_offset, s.sh_size, ElfField::TableSection)?;
     Ok(Some(RawSection {
         addr: s.sh_addr,
         offset: s.sh_offset,

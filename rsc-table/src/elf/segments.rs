@@ -1,36 +1,33 @@
 //! The program headers: every loadable segment, checked on its own and
 //! against the others.
 
-use alloc::vec::Vec;
-
-use goblin::container::{Container, Ctx};
-use goblin::elf::header::Header;
-use goblin::elf::program_header::{ProgramHeader, PT_LOAD};
-
-use super::{bad, read, ElfLimits, ImageSource, Segment};
+use super::layout::{Class, Header, Phdr, MAX_HEADER_SIZE, PT_LOAD};
+use super::{bad, check_range, read, ElfLimits, ImageSource, Segment, MAX_LOAD_SEGMENTS};
 use crate::error::{ElfField, Error};
 
 /// The end of an address range, if it stays inside the address space: 4 GiB
 /// for ELF32 (whose addresses are 32 bits: `0xffff_ff00 + 0x400` names no
 /// memory, even though it fits a `u64`), 2^64 for ELF64.
-fn range_end(ctx: Ctx, start: u64, len: u64) -> Option<u64> {
+fn range_end(class: Class, start: u64, len: u64) -> Option<u64> {
     let end = start.checked_add(len)?;
-    match ctx.container {
-        Container::Little => (end <= 1 << 32).then_some(end),
-        Container::Big => Some(end),
+    match class {
+        Class::Elf32 => (end <= 1 << 32).then_some(end),
+        Class::Elf64 => Some(end),
     }
 }
 
-/// Reads the program headers and checks every `PT_LOAD` segment with a
-/// memory size; returns them in program header order.
+/// Reads the program headers one at a time and checks every `PT_LOAD`
+/// segment with a memory size; puts them in `out`, in program header order,
+/// and returns how many there are.
 pub(crate) fn check<S: ImageSource + ?Sized>(
     src: &mut S,
     size: u64,
     h: &Header,
-    ctx: Ctx,
+    class: Class,
     limits: &ElfLimits<'_>,
-) -> Result<Vec<Segment>, S::Error> {
-    let entsize = ProgramHeader::size(ctx);
+    out: &mut [Segment; MAX_LOAD_SEGMENTS],
+) -> Result<usize, S::Error> {
+    let entsize = class.phentsize();
     if usize::from(h.e_phentsize) != entsize {
         let e = bad(
             ElfField::PhEntSize,
@@ -48,22 +45,26 @@ pub(crate) fn check<S: ImageSource + ?Sized>(
         }
         .into());
     }
+    // The whole table first, so that a table cut short is named as such.
     // At most 64 Ki entries of 56 bytes: no overflow.
-    let len = count * entsize;
-    let bytes = read(src, size, h.e_phoff, len, ElfField::ProgramHeaders)?;
-    let phdrs = ProgramHeader::parse(&bytes, 0, count, ctx)
-        .map_err(|_| bad(ElfField::ProgramHeaders, h.e_phoff, "unreadable"))?;
-    let mut segments: Vec<Segment> = Vec::with_capacity(count);
-    for (index, p) in phdrs.iter().enumerate() {
+    let table_len = (count * entsize) as u64;
+    check_range(size, h.e_phoff, table_len, ElfField::ProgramHeaders)?;
+    let mut n = 0;
+    for index in 0..count {
+        let mut buf = [0u8; MAX_HEADER_SIZE];
+        let bytes = buf.get_mut(..entsize).unwrap_or_default();
+        // Inside the table just checked.
+        let at = h.e_phoff + (index * entsize) as u64;
+        read(src, size, at, bytes, ElfField::ProgramHeaders)?;
+        let p =
+            Phdr::decode(class, bytes).ok_or(bad(ElfField::ProgramHeaders, at, "unreadable"))?;
         if p.p_type != PT_LOAD || p.p_memsz == 0 {
             continue;
         }
-        let s = segment(index, p, ctx, size, limits)?;
+        let s = segment(index, &p, class, size, limits)?;
+        let loaded = out.get(..n).unwrap_or_default();
         let end = s.da + s.memsz; // checked by `segment`
-        if let Some(other) = segments
-            .iter()
-            .find(|o| s.da < o.da + o.memsz && o.da < end)
-        {
+        if let Some(other) = loaded.iter().find(|o| s.da < o.da + o.memsz && o.da < end) {
             return Err(Error::SegmentOverlap {
                 index,
                 start: s.da,
@@ -72,16 +73,22 @@ pub(crate) fn check<S: ImageSource + ?Sized>(
             }
             .into());
         }
-        segments.push(s);
+        let slot = out.get_mut(n).ok_or(Error::ElfTooLarge {
+            field: ElfField::LoadSegments,
+            value: n as u64 + 1,
+            max: MAX_LOAD_SEGMENTS as u64,
+        })?;
+        *slot = s;
+        n += 1;
     }
-    Ok(segments)
+    Ok(n)
 }
 
 /// One loadable segment, checked on its own.
 fn segment(
     index: usize,
-    p: &ProgramHeader,
-    ctx: Ctx,
+    p: &Phdr,
+    class: Class,
     size: u64,
     limits: &ElfLimits<'_>,
 ) -> Result<Segment, Error> {
@@ -101,14 +108,14 @@ fn segment(
         let reason = "larger than the loader accepts";
         return Err(invalid(ElfField::MemSize, p.p_paddr, reason));
     }
-    let wraps = match ctx.container {
-        Container::Little => "address range wraps past 4 GiB",
-        Container::Big => "address range wraps past the end of the address space",
+    let wraps = match class {
+        Class::Elf32 => "address range wraps past 4 GiB",
+        Class::Elf64 => "address range wraps past the end of the address space",
     };
-    if range_end(ctx, p.p_paddr, p.p_memsz).is_none() {
+    if range_end(class, p.p_paddr, p.p_memsz).is_none() {
         return Err(invalid(ElfField::PhysAddr, p.p_paddr, wraps));
     }
-    if range_end(ctx, p.p_vaddr, p.p_memsz).is_none() {
+    if range_end(class, p.p_vaddr, p.p_memsz).is_none() {
         return Err(invalid(ElfField::VirtAddr, p.p_vaddr, wraps));
     }
     if p.p_offset.checked_add(p.p_filesz).is_none_or(|e| e > size) {

@@ -257,6 +257,24 @@ pub const fn phdr(i: usize) -> usize {
     52 + 32 * i
 }
 
+/// An ELF32 ARM executable of `n` loadable segments of 16 zero bytes each
+/// (no file bytes), one page apart, and no section headers.
+pub fn with_segments(n: usize) -> Vec<u8> {
+    let fw = Firmware::good();
+    let mut b = fw.bytes[..52].to_vec();
+    put32(&mut b, 32, 0); // e_shoff: no section headers
+    put16(&mut b, 44, n as u16);
+    put16(&mut b, 48, 0);
+    put16(&mut b, 50, 0);
+    for i in 0..n {
+        let addr = TEXT_ADDR + 0x1000 * i as u32;
+        for v in [1, 0, addr, addr, 0, 16, 6, 4] {
+            b.extend_from_slice(&u32::to_le_bytes(v));
+        }
+    }
+    b
+}
+
 /// A broken input and the error that must refuse it.
 #[derive(Debug)]
 pub struct Case {
@@ -345,6 +363,15 @@ pub fn broken_elfs() -> Vec<Case> {
                 field: ElfField::PhNum,
                 value: 0xffff,
                 max: 64,
+            },
+        ),
+        case(
+            "more loadable segments than the checks keep",
+            with_segments(33),
+            Error::ElfTooLarge {
+                field: ElfField::LoadSegments,
+                value: 33,
+                max: 32,
             },
         ),
         case(
