@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use openamp_examples_linux::profile::{self, Profile};
 use openamp_examples_linux::{ping, Device, DEMO_CHANNEL};
+use openamp_metal_sys_linux::PrivateDir;
 use openamp_remoteproc::linux::LinuxProcessLayout;
 use openamp_rpmsg::conventions::{NamePadding, TxDescriptorLen, UsedLen};
 use openamp_rpmsg::wire::{Header, NS_ADDR, NS_MSG_LEN};
@@ -102,22 +103,14 @@ impl Drop for Kid {
     }
 }
 
-struct Paths(LinuxProcessLayout);
-
-impl Drop for Paths {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0.shm_path);
-        let _ = std::fs::remove_file(&self.0.socket_path);
-    }
-}
+/// The layout at paths in a fresh private directory (mode 0700, a random
+/// name), removed with the directory on drop.
+struct Paths(LinuxProcessLayout, #[allow(dead_code)] PrivateDir);
 
 fn paths(test: &str, host: &Profile, remote: &Profile) -> Paths {
-    let pid = std::process::id();
-    let tag = format!("{test}-{}-{}-{pid}", host.name, remote.name);
-    Paths(LinuxProcessLayout::with_paths(
-        format!("/dev/shm/openamp-rs-profile-{tag}.shm"),
-        std::env::temp_dir().join(format!("openamp-rs-profile-{tag}.sock")),
-    ))
+    let tag = format!("{test}-{}-{}-", host.name, remote.name);
+    let dir = PrivateDir::new(&format!("openamp-rs-profile-{tag}")).unwrap();
+    Paths(LinuxProcessLayout::in_dir(dir.path()), dir)
 }
 
 fn demo(role: &str, p: &Profile, layout: &LinuxProcessLayout, rounds: u64) -> Kid {

@@ -7,29 +7,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use openamp_examples_linux::ping;
-use openamp_metal_sys_linux::{MonotonicClock, SharedMemory};
+use openamp_metal_sys_linux::{MonotonicClock, PrivateDir, SharedMemory};
 use openamp_remoteproc::linux::{LinuxProcessLayout, LinuxProcessPlatform};
 use openamp_remoteproc::{Remoteproc, Role, State};
 use openamp_rpmsg::{Config, NotifyWait, RpmsgDevice};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-struct Cleanup(LinuxProcessLayout);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0.shm_path);
-        let _ = std::fs::remove_file(&self.0.socket_path);
-    }
-}
-
 #[test]
 fn remoteproc_starts_the_echo_remote_and_rpmsg_runs_to_the_end_twice() {
-    let pid = std::process::id();
-    let layout = LinuxProcessLayout::with_paths(
-        format!("/dev/shm/openamp-rs-rproc-rpmsg-{pid}.shm"),
-        std::env::temp_dir().join(format!("openamp-rs-rproc-rpmsg-{pid}.sock")),
-    );
-    let _clean = Cleanup(layout.clone());
+    // A fresh private directory: no other user can reach these paths.
+    let dir = PrivateDir::new("openamp-rs-rproc-rpmsg-").unwrap();
+    let layout = LinuxProcessLayout::in_dir(dir.path());
     let shm = SharedMemory::open_or_create(&layout.shm_path, layout.shm_size).unwrap();
     let platform = LinuxProcessPlatform::new(
         layout.clone(),

@@ -5,6 +5,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use openamp_examples_linux::{pattern, ping, Device};
+use openamp_metal_sys_linux::PrivateDir;
 use openamp_remoteproc::linux::LinuxProcessLayout;
 use openamp_rpmsg::{EndpointConfig, EndpointId, Error};
 
@@ -20,21 +21,13 @@ impl Drop for Remote {
     }
 }
 
-struct Paths(LinuxProcessLayout);
-
-impl Drop for Paths {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0.shm_path);
-        let _ = std::fs::remove_file(&self.0.socket_path);
-    }
-}
+/// The layout at paths in a fresh private directory (mode 0700, a random
+/// name), removed with the directory on drop.
+struct Paths(LinuxProcessLayout, #[allow(dead_code)] PrivateDir);
 
 fn paths(test: &str) -> Paths {
-    let pid = std::process::id();
-    Paths(LinuxProcessLayout::with_paths(
-        format!("/dev/shm/openamp-rs-test-{test}-{pid}.shm"),
-        std::env::temp_dir().join(format!("openamp-rs-test-{test}-{pid}.sock")),
-    ))
+    let dir = PrivateDir::new(&format!("openamp-rs-test-{test}-")).unwrap();
+    Paths(LinuxProcessLayout::in_dir(dir.path()), dir)
 }
 
 fn start_remote(layout: &LinuxProcessLayout) -> Remote {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use openamp_examples_linux::profile::{self, Profile, PROFILES};
 use openamp_examples_linux::{echo, ping, DEMO_CHANNEL};
+use openamp_metal_sys_linux::PrivateDir;
 use openamp_remoteproc::linux::LinuxProcessLayout;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,16 +100,17 @@ fn parse() -> Result<Parsed, String> {
     Ok(Parsed::Run(args))
 }
 
-fn layout(args: &Args, private: bool) -> LinuxProcessLayout {
+fn layout(args: &Args, private: Option<&PrivateDir>) -> LinuxProcessLayout {
     // OPENAMP_SHM_PATH / OPENAMP_EVENT_SOCKET, as a remoteproc Linux-process
     // platform passes them, else OpenAMP's defaults.
     let mut layout = LinuxProcessLayout::from_env();
-    if private {
-        // Both sides in one command: private paths, so a real OpenAMP run
-        // on the same machine is not disturbed.
-        let pid = std::process::id();
-        layout.shm_path = PathBuf::from(format!("/dev/shm/openamp-rs-demo-{pid}.shm"));
-        layout.socket_path = std::env::temp_dir().join(format!("openamp-rs-demo-{pid}.sock"));
+    if let Some(dir) = private {
+        // Both sides in one command: paths in a fresh 0700 directory with a
+        // random name, so a real OpenAMP run on the same machine is not
+        // disturbed and no other user can plant anything there first.
+        let d = LinuxProcessLayout::in_dir(dir.path());
+        layout.shm_path = d.shm_path;
+        layout.socket_path = d.socket_path;
     }
     if let Some(p) = &args.shm {
         layout.shm_path = p.clone();
@@ -122,11 +124,11 @@ fn layout(args: &Args, private: bool) -> LinuxProcessLayout {
 fn run(args: &Args) -> Result<(), String> {
     match args.role.as_deref() {
         Some("remote") => {
-            let report = echo::run(&layout(args, false), TIMEOUT, args.profile.config())?;
+            let report = echo::run(&layout(args, None), TIMEOUT, args.profile.config())?;
             eprintln!("echo remote: {} messages echoed", report.echoed);
             Ok(())
         }
-        Some("host") => host(&layout(args, false), args),
+        Some("host") => host(&layout(args, None), args),
         Some(other) => Err(format!("unknown role {other:?}")),
         None => both(args),
     }
@@ -153,7 +155,12 @@ fn host(layout: &LinuxProcessLayout, args: &Args) -> Result<(), String> {
 }
 
 fn both(args: &Args) -> Result<(), String> {
-    let layout = layout(args, args.shm.is_none() && args.socket.is_none());
+    let dir = if args.shm.is_none() && args.socket.is_none() {
+        Some(PrivateDir::new("openamp-rs-demo-").map_err(|e| format!("private directory: {e}"))?)
+    } else {
+        None
+    };
+    let layout = layout(args, dir.as_ref());
     let me = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
     let mut child = Command::new(me)
         .args(["--role", "remote", "--profile", args.profile.name, "--shm"])
