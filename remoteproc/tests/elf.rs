@@ -471,3 +471,40 @@ fn a_store_that_fails_midway_is_an_error() {
     let err = loader.run(&mut SliceStore::new(short)).unwrap_err();
     assert!(matches!(err, Error::ImageRead { .. }), "{err}");
 }
+
+/// ELF64 (the A53 firmware): a segment range past the end of the 64-bit
+/// address space, and ELF32 header sizes in an ELF64.
+#[test]
+fn broken_elf64s_are_rejected() {
+    let good = std::fs::read(board_elf("zcu102-a53")).unwrap();
+    parse(&good).unwrap();
+    let phoff = u64::from_le_bytes(good[32..40].try_into().unwrap()) as usize;
+    let (memsz, filesz) = (
+        u64::from_le_bytes(good[phoff + 40..phoff + 48].try_into().unwrap()),
+        u64::from_le_bytes(good[phoff + 32..phoff + 40].try_into().unwrap()),
+    );
+    let mut wraps = good.clone();
+    // p_paddr of program header 0 (a PT_LOAD).
+    wraps[phoff + 24..phoff + 32].copy_from_slice(&0xffff_ffff_ffff_f000u64.to_le_bytes());
+    assert_eq!(
+        parse(&wraps),
+        Err(Error::Elf(Bad::SegmentSize {
+            index: 0,
+            field: ElfField::PhysAddr,
+            addr: 0xffff_ffff_ffff_f000,
+            filesz,
+            memsz,
+            reason: "address range wraps past the end of the address space",
+        }))
+    );
+    let mut phentsize = good.clone();
+    put16(&mut phentsize, 54, 32);
+    assert_eq!(
+        parse(&phentsize),
+        Err(Error::Elf(Bad::BadElf {
+            field: ElfField::PhEntSize,
+            value: 32,
+            reason: "does not match the class",
+        }))
+    );
+}
