@@ -1,7 +1,7 @@
 //! The ELF checks (`openamp_rsc_table::elf`) and the parser on a corpus of
 //! firmware images (`common/firmware.rs`): each broken one is refused with
 //! the error that names its field or segment, each valid one is accepted.
-//! The inspector (`cli.rs`) and the loader (`remoteproc/tests/elf.rs`) run
+//! The inspector (`cli.rs`) and the loader (`remoteproc/tests/corpus.rs`) run
 //! the same corpus.
 #![cfg(feature = "elf")]
 

@@ -4,7 +4,7 @@
 //!
 //! The same corpus runs through the ELF checks and the parser
 //! (`rsc-table/tests/elf_checks.rs`), the inspector (`tests/cli.rs`) and the
-//! loader (`remoteproc/tests/elf.rs`, which includes this file by path), so
+//! loader (`remoteproc/tests/corpus.rs`, which includes this file by path), so
 //! all three refuse each input for the same reason. Only `std` and
 //! `openamp-rsc-table` are used here, for that reason.
 #![allow(dead_code)]
