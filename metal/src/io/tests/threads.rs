@@ -7,7 +7,7 @@ use super::*;
 use std::thread;
 
 /// Rounds of each race: every round is a fresh pair of threads.
-const ROUNDS: usize = if cfg!(miri) { 8 } else { 200 };
+const ROUNDS: usize = if cfg!(miri) { 16 } else { 200 };
 /// Copies each thread makes per round.
 const COPIES: usize = if cfg!(miri) { 3 } else { 200 };
 
