@@ -209,6 +209,13 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
     }
 
     /// Takes the next chain the driver offered, if any, after validating it.
+    ///
+    /// With `EVENT_IDX` and notifications on, taking a chain also asks the
+    /// driver to kick us for the next one (it moves `avail_event`), so a
+    /// device that drains the ring until this returns `None` may then sleep
+    /// until the next kick. With the ring flags, notifications stay on until
+    /// [`disable_notifications`](Self::disable_notifications), and the same
+    /// holds.
     pub fn pop_avail(&mut self) -> Result<Option<Chain>> {
         self.check_usable()?;
         let l = self.ring.layout;
@@ -241,6 +248,14 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
                 self.last_avail,
                 Ordering::Relaxed,
             )?;
+            // SeqCst fence: the new avail_event must be visible before our
+            // next read of avail.idx (the next call's first load). Without it
+            // that read may miss a chain whose driver read the old event and
+            // skipped the kick: a device that sleeps when pop_avail comes up
+            // empty would then sleep for ever. The driver has the mirror
+            // fence in should_notify, as we do after used_event in
+            // DriverQueue::pop_used.
+            fence(Ordering::SeqCst);
         }
         if head >= l.num() {
             return Err(Error::HeadOutOfRange { head, num: l.num() });

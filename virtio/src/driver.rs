@@ -84,8 +84,7 @@ impl<'a, const N: usize, C: CacheMaintenance> DriverQueue<'a, N, C> {
         let () = CheckN::<N>::OK;
         let layout = config.layout(N)?;
         let ring = Ring::new(ring, layout)?;
-        ring.mem.fill(0, layout.size(), 0)?;
-        ring.mem.flush(&cache, 0, layout.size())?;
+        ring.zero(&cache)?;
         let mut q = DriverQueue {
             ring,
             buffers,

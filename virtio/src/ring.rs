@@ -185,6 +185,34 @@ impl<'a> Ring<'a> {
         Ok(self.mem.flush(c, off, 2)?)
     }
 
+    /// Zeroes the whole vring, each field with the width every later access
+    /// of it uses (a `u32` store per descriptor and used-element word, a
+    /// `u16` store per index, flag and ring slot), and the padding before the
+    /// used ring with a byte fill. A block fill over the fields would make
+    /// word-wide atomic stores where the rings later make narrower ones:
+    /// mixed-size atomic accesses to one location, which Rust's memory model
+    /// leaves undefined when they race and Miri's weak-memory emulation
+    /// cannot track. Relaxed: the caller publishes the ring afterwards.
+    pub fn zero(&self, c: &impl CacheMaintenance) -> Result<()> {
+        let l = self.layout;
+        let z = Ordering::Relaxed;
+        for off in (0..l.avail_offset()).step_by(4) {
+            self.mem.store_u32(off, 0, z)?;
+        }
+        for off in (l.avail_offset()..l.used_event_offset() + 2).step_by(2) {
+            self.mem.store_u16(off, 0, z)?;
+        }
+        let gap = l.used_event_offset() + 2;
+        self.mem.fill(gap, l.used_offset() - gap, 0)?;
+        self.mem.store_u16(l.used_offset(), 0, z)?;
+        self.mem.store_u16(l.used_idx_offset(), 0, z)?;
+        for off in (l.used_ring_offset(0)..l.avail_event_offset()).step_by(4) {
+            self.mem.store_u32(off, 0, z)?;
+        }
+        self.mem.store_u16(l.avail_event_offset(), 0, z)?;
+        Ok(self.mem.flush(c, 0, l.size())?)
+    }
+
     /// Reads descriptor `i`. Every field is a relaxed atomic load: the
     /// caller's acquire load of `avail.idx` ordered these after the driver's
     /// writes. The 64-bit `addr` is read as two halves; a peer that rewrites

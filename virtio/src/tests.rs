@@ -5,8 +5,10 @@ use openamp_metal::{IoRegion, NoCache};
 use crate::{DeviceQueue, DriverQueue, QueueConfig};
 
 mod basic;
+mod exchange;
 mod hostile;
 mod prop;
+mod threads;
 
 pub(crate) const MEM: usize = 0x10000;
 /// Offset of the buffer region in the test memory.
