@@ -140,7 +140,12 @@ fn serve(window: IoRegion<'static>, log: &mut TraceLog<'_>) -> Result<u32, Faile
             ));
         }
     }
-    let transport = openamp_remoteproc::remote::attach(table, 0, &window, window, &bell)
+    // The host's buffers live in their own pool, apart from the vrings
+    // (remoteproc refuses buffers that overlap a ring).
+    let buffers = window
+        .sub_region(smoke::BUFFER_POOL - smoke::WINDOW, smoke::BUFFER_POOL_LEN)
+        .map_err(fail("buffers"))?;
+    let transport = openamp_remoteproc::remote::attach(table, 0, &window, buffers, &bell)
         .map_err(fail("vdev"))?;
     let wait = NotifyWait {
         kicks: &bell,

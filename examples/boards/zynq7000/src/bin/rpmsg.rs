@@ -118,7 +118,8 @@ fn run() -> Result<usize, alloc::string::String> {
     let host: RpmsgDevice<'_, '_, _, _> =
         RpmsgDevice::new_host(host_t, BusyWait(timer), Config::default()).map_err(fail("host"))?;
 
-    let remote_t = remote::attach(table, 0, &shm, shm, SameCore).map_err(fail("remote vdev"))?;
+    let remote_t =
+        remote::attach(table, 0, &shm, buffers, SameCore).map_err(fail("remote vdev"))?;
     let remote: RpmsgDevice<'_, '_, _, _> = RpmsgDevice::new_remote(
         remote_t,
         BusyWait(timer),
