@@ -42,6 +42,15 @@ pub enum Error {
         /// The operation.
         op: &'static str,
     },
+    /// The remote program exited before it was ready (before it listened on
+    /// its socket, on the Linux-process platform).
+    #[error("the remote (pid {pid}) exited before it was ready: {status}")]
+    RemoteExited {
+        /// Its process id.
+        pid: u32,
+        /// How it ended, as the system says it ("exit status: 3").
+        status: String,
+    },
     /// The platform's operation failed; the text is the platform's.
     #[error("platform: {op} failed: {reason}")]
     Platform {

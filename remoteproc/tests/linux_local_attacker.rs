@@ -18,7 +18,7 @@ use attacker::{shared_dir, Attacker};
 use openamp_metal::WaitNotify;
 use openamp_metal_sys_linux::{PrivateDir, SharedMemory};
 use openamp_remoteproc::linux::{
-    LinuxProcessLayout, LinuxProcessPlatform, SysfsRemoteproc, REMOTE_EXITED, WRONG_LISTENER,
+    LinuxProcessLayout, LinuxProcessPlatform, SysfsRemoteproc, WRONG_LISTENER,
 };
 use openamp_remoteproc::{Error, RemoteprocOps};
 
@@ -168,9 +168,8 @@ fn start_reports_the_remote_exiting_when_another_user_holds_the_socket() {
         .env(REMOTE_ENV, "1");
     let start = Instant::now();
     match p.start() {
-        Err(Error::Platform { op, reason }) => {
-            assert_eq!(op, REMOTE_EXITED);
-            assert!(reason.contains("exit status: 3"), "{reason}");
+        Err(Error::RemoteExited { status, .. }) => {
+            assert!(status.contains("exit status: 3"), "{status}");
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -187,7 +186,7 @@ fn start_reports_the_remote_exiting_when_another_user_holds_the_socket() {
         ["-c", "exit 7"],
     );
     match p.start() {
-        Err(Error::Platform { op, .. }) => assert_eq!(op, REMOTE_EXITED),
+        Err(Error::RemoteExited { .. }) => {}
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(p.exit_status().and_then(|s| s.code()), Some(7));

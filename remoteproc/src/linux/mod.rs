@@ -13,9 +13,7 @@ mod process;
 mod sysfs;
 
 pub use layout::{LinuxProcessHost, LinuxProcessLayout, LinuxProcessRemote, VringSpec};
-pub use process::{
-    LinuxProcessPlatform, ENV_SHM_PATH, ENV_SOCKET_PATH, REMOTE_EXITED, WRONG_LISTENER,
-};
+pub use process::{LinuxProcessPlatform, ENV_SHM_PATH, ENV_SOCKET_PATH, WRONG_LISTENER};
 pub use sysfs::{SysfsRemoteproc, SYSFS_REMOTEPROC};
 
 use alloc::string::{String, ToString};

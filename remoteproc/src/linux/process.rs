@@ -29,11 +29,6 @@ pub const ENV_SHM_PATH: &str = "OPENAMP_SHM_PATH";
 /// The environment variable that gives the remote program the socket path.
 pub const ENV_SOCKET_PATH: &str = "OPENAMP_EVENT_SOCKET";
 
-/// [`Error::Platform`]'s `op` when the remote program exited before it
-/// listened on its socket; the reason gives its pid and exit status, and
-/// [`LinuxProcessPlatform::exit_status`] the status itself.
-pub const REMOTE_EXITED: &str = "start: the remote exited before it listened";
-
 /// [`Error::Platform`]'s `op` when the process listening on the socket is
 /// not the remote program that was started (nor in its process group), or
 /// not of our user; the reason names who it is.
@@ -70,7 +65,7 @@ impl LinuxProcessLayout {
 /// environment, and connects to its socket, accepting only a listener of
 /// our user in that group (so not another user's, nor a stale program's).
 /// A program that exits before it listens fails `start` with
-/// [`Error::Platform`] `{ op: REMOTE_EXITED, .. }`.
+/// [`Error::RemoteExited`].
 ///
 /// `stop` sends `SIGTERM` to the whole group (a remote started through a
 /// shell goes too), then `SIGKILL` to what is left of it once the program
@@ -330,10 +325,7 @@ impl<'a> RemoteprocOps<'a> for LinuxProcessPlatform<'a> {
                         Some(s) => alloc::string::ToString::to_string(&s),
                         None => String::from("not reaped"),
                     };
-                    return Err(Error::Platform {
-                        op: REMOTE_EXITED,
-                        reason: format!("pid {group}: {status}"),
-                    });
+                    return Err(Error::RemoteExited { pid: group, status });
                 }
                 Err(e) => return Err(self.fail_start(e)),
             }
