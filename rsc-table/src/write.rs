@@ -5,7 +5,7 @@
 //! [`IoRegion`], which bounds-checks every access, so a table the remote
 //! changes under our feet gives an `Err`, never a stray write.
 
-use core::sync::atomic::{fence, Ordering};
+use core::sync::atomic::Ordering;
 
 use openamp_metal::IoRegion;
 
@@ -140,8 +140,9 @@ impl<'a> TableWriter<'a> {
         let at = self.locate(index, RSC_VDEV, layout::VDEV_SIZE)?;
         // Release: the remote acts on DRIVER_OK by reading the rings and
         // features we wrote; they must not become visible after the status.
-        fence(Ordering::Release);
-        Ok(self.region.write_u8(at + layout::VDEV_STATUS, status)?)
+        Ok(self
+            .region
+            .store_u8(at + layout::VDEV_STATUS, status, Ordering::Release)?)
     }
 
     /// Reads the virtio status byte of vdev entry `index`.
@@ -149,11 +150,11 @@ impl<'a> TableWriter<'a> {
     /// What the peer wrote before setting the status is visible after this call.
     pub fn vdev_status(&self, index: usize) -> Result<u8> {
         let at = self.locate(index, RSC_VDEV, layout::VDEV_SIZE)?;
-        let status = self.region.read_u8(at + layout::VDEV_STATUS)?;
-        // Acquire: pairs with the peer's release before its status write, so
-        // our later reads of rings and features are not older than the status.
-        fence(Ordering::Acquire);
-        Ok(status)
+        // Acquire: pairs with the peer's release of its status write, so our
+        // later reads of rings and features are not older than the status.
+        Ok(self
+            .region
+            .load_u8(at + layout::VDEV_STATUS, Ordering::Acquire)?)
     }
 
     /// Sets the physical address of carveout entry `index`.
