@@ -16,7 +16,7 @@ use openamp_examples_linux::profile::{self, Profile};
 use openamp_examples_linux::{ping, Device, DEMO_CHANNEL};
 use openamp_metal_sys_linux::PrivateDir;
 use openamp_remoteproc::linux::LinuxProcessLayout;
-use openamp_rpmsg::conventions::{NamePadding, TxDescriptorLen, UsedLen};
+use openamp_rpmsg::conventions::{NamePadding, StatusWrites, TxDescriptorLen, UsedLen};
 use openamp_rpmsg::wire::{Header, NS_ADDR, NS_MSG_LEN};
 use openamp_rpmsg::{EndpointConfig, Error, ADDR_ANY};
 
@@ -262,6 +262,17 @@ fn name_service_across_every_profile_pair() {
 /// used lengths of consumed buffers.
 fn check_wire(layout: &LinuxProcessLayout, host: &Profile, remote: &Profile, what: &str) {
     let img = Image::read(layout);
+    // The vdev entry (the table's only one): gfeatures and status as each
+    // host writes them. Name service must be accepted, or an OpenAMP remote
+    // turns it off.
+    let vdev = layout.table_offset + img.u32(layout.table_offset + 16) as usize;
+    assert_eq!(img.u32(vdev + 16) & 1, 1, "{what}: gfeatures lacks NS");
+    let status = img.0[vdev + 24];
+    let want_status = match host.conventions.status {
+        StatusWrites::Stepwise => 0x0F,
+        StatusWrites::DriverOkOnly => 0x04,
+    };
+    assert_eq!(status, want_status, "{what}: status byte");
     // The remote's announcement, in one of the host's receive buffers.
     let pool = layout.pool_offset..layout.pool_offset + layout.pool_size / 2;
     let ann = pool
