@@ -1,12 +1,12 @@
 //! The device side of a split virtqueue: takes offered buffers, returns them used.
 
-use core::sync::atomic::{fence, Ordering};
+use core::sync::atomic::Ordering;
 
 use openamp_metal::{CacheMaintenance, IoRegion, NoCache};
 
 use crate::queue::{CheckN, QueueConfig, Segment};
 use crate::ring::{
-    need_event, Ring, VringLayout, VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT,
+    fence, need_event, Ring, VringLayout, VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT,
     VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_USED_F_NO_NOTIFY,
 };
 use crate::{Error, Result};
@@ -129,6 +129,13 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
     /// returned, so the next chain is taken from available index `used.idx`.
     /// This is how a restarted device resumes a queue whose chains it had all
     /// returned.
+    ///
+    /// Notifications are left as the ring says: on only if `used.flags` does
+    /// not ask for no kicks, or with `EVENT_IDX` if `avail_event` asks for
+    /// the next chain (a device that had turned them off leaves an old one).
+    /// Call [`enable_notifications`](Self::enable_notifications) before
+    /// sleeping on kicks when [`notifications_enabled`](Self::notifications_enabled)
+    /// says they are off.
     pub fn resume(
         ring: IoRegion<'a>,
         buffers: IoRegion<'a>,
@@ -139,7 +146,15 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
         let r = Ring::new(ring, layout)?;
         // Acquire: pairs with our own earlier release store of used.idx.
         let used = r.load_u16(&cache, layout.used_idx_offset(), Ordering::Acquire)?;
-        Self::attach(ring, buffers, config, cache, used)
+        let notifications = if config.event_idx {
+            r.load_u16(&cache, layout.avail_event_offset(), Ordering::Relaxed)? == used
+        } else {
+            r.load_u16(&cache, layout.used_offset(), Ordering::Relaxed)? & VRING_USED_F_NO_NOTIFY
+                == 0
+        };
+        let mut q = Self::attach(ring, buffers, config, cache, used)?;
+        q.notifications = notifications;
+        Ok(q)
     }
 
     fn attach(
@@ -187,6 +202,12 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
     /// Whether a protocol violation of the driver broke the queue.
     pub fn is_broken(&self) -> bool {
         self.broken
+    }
+    /// Whether we have asked the driver to kick us for new chains (see
+    /// [`enable_notifications`](Self::enable_notifications)); only then may
+    /// a device that drained the ring sleep until a kick.
+    pub fn notifications_enabled(&self) -> bool {
+        self.notifications
     }
 
     fn check_usable(&self) -> Result<()> {

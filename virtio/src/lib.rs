@@ -34,5 +34,7 @@ pub use transport::{Transport, VringInfo};
 /// The result type of this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
+#[cfg(all(test, loom))]
+mod loom_ring;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,20 @@ use core::sync::atomic::Ordering;
 
 use openamp_metal::{CacheMaintenance, IoRegion};
 
+/// The fence the queues order their notification decisions with: loom's
+/// under the loom model, so that it sees them.
+#[cfg(not(all(test, loom)))]
+pub(crate) use core::sync::atomic::fence;
+#[cfg(all(test, loom))]
+pub(crate) use loom::sync::atomic::fence;
+
+/// What ring memory is accessed through: the region itself, or under the
+/// loom model (`--cfg loom`, tests only) loom cells standing for its fields.
+#[cfg(not(all(test, loom)))]
+type RingMem<'a> = IoRegion<'a>;
+#[cfg(all(test, loom))]
+type RingMem<'a> = crate::loom_ring::LoomMem<'a>;
+
 use crate::{Error, Result};
 
 /// Descriptor flag: the chain goes on in `next`.
@@ -147,9 +161,9 @@ pub(crate) struct RawDesc {
 /// [`CacheMaintenance`] implementation must complete its operation (a `DSB`
 /// on ARM) before it returns, so that the program order of flushes and
 /// stores here is the order the peer sees in memory.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Ring<'a> {
-    pub mem: IoRegion<'a>,
+    pub mem: RingMem<'a>,
     pub layout: VringLayout,
 }
 
@@ -166,6 +180,8 @@ impl<'a> Ring<'a> {
                 size: mem.size(),
             });
         }
+        #[cfg(all(test, loom))]
+        let mem = RingMem::attach(mem);
         Ok(Ring { mem, layout })
     }
 

@@ -314,6 +314,41 @@ fn chains_of_every_shape_round_trip() {
 }
 
 #[test]
+fn a_resumed_device_knows_whether_kicks_will_come() {
+    for event_idx in [false, true] {
+        let cfg = QueueConfig::new(4, 16).with_event_idx(event_idx);
+        let mut m = mem();
+        let (mut drv, mut dev, ring, bufs) = pair::<4>(&mut m, cfg);
+        // The device turns kicks off and serves a chain by polling: the
+        // ring keeps NO_NOTIFY, or an avail_event that stays behind.
+        dev.disable_notifications().unwrap();
+        drv.add_inbuf(Segment::new(0, 4)).unwrap();
+        assert!(drv.should_notify().unwrap() == event_idx);
+        let c = dev.pop_avail().unwrap().unwrap();
+        dev.push_used(&c, 0).unwrap();
+        assert!(drv.pop_used().unwrap().is_some());
+        // It restarts and finds nothing to do. Were it to believe kicks on,
+        // it would sleep now, and the driver's next chain must kick it.
+        let mut dev = DeviceQueue::<'_, 4>::resume(ring, bufs, cfg, NoCache).unwrap();
+        assert_eq!(dev.pop_avail().unwrap(), None);
+        drv.add_inbuf(Segment::new(0, 4)).unwrap();
+        let kicked = drv.should_notify().unwrap();
+        assert!(
+            !dev.notifications_enabled() || kicked,
+            "event_idx {event_idx}: the resumed device sleeps through a chain"
+        );
+        assert!(!kicked && !dev.notifications_enabled());
+        // Re-enabled, they come again.
+        assert!(dev.enable_notifications().unwrap(), "a chain is waiting");
+        let c = dev.pop_avail().unwrap().unwrap();
+        dev.push_used(&c, 0).unwrap();
+        drv.add_inbuf(Segment::new(0, 4)).unwrap();
+        assert!(drv.should_notify().unwrap());
+        assert!(dev.notifications_enabled());
+    }
+}
+
+#[test]
 fn threads_on_one_region() {
     // Driver and device in two threads; kicks are not needed, both poll.
     let mut m = mem();
