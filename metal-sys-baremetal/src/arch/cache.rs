@@ -2,6 +2,9 @@
 
 use openamp_metal::CacheMaintenance;
 
+mod plan;
+use plan::{Level, Op, Step};
+
 /// The data cache of the core this code runs on.
 ///
 /// With the MMU or MPU off (as the examples run) the caches are off too and
@@ -29,19 +32,18 @@ fn line_size() -> usize {
     4 << ((ctr >> 16) & 0xF)
 }
 
-#[derive(Clone, Copy)]
-enum Op {
-    Clean,
-    Invalidate,
-    CleanInvalidate,
-}
+/// The outer cache's line size, if this machine has one we maintain.
+#[cfg(feature = "zynq7000")]
+const OUTER_LINE: Option<usize> = Some(l2::LINE);
+#[cfg(not(feature = "zynq7000"))]
+const OUTER_LINE: Option<usize> = None;
 
-/// Applies `op` to one line holding `addr`.
+/// Applies `op` to the L1 line holding `addr`.
 fn line_op(op: Op, addr: usize) {
-    // SAFETY (every arm): cache maintenance by address changes no
+    // SAFETY: (every arm) cache maintenance by address changes no
     // architectural memory contents except writing back dirty data that
     // belongs there; the caller passes addresses inside a live IoRegion, so
-    // they are mapped and cannot fault. Invalidate is used only on whole
+    // they are mapped and cannot fault. The plan invalidates only whole
     // lines inside the range (edges get clean+invalidate), so no data outside
     // the caller's range is discarded.
     #[cfg(target_arch = "arm")]
@@ -76,28 +78,43 @@ fn barrier() {
     unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
 }
 
-fn range_op(op: Op, addr: *mut u8, len: usize) {
-    if len == 0 {
-        return;
+/// Applies one step of a plan.
+fn apply(step: Step) {
+    match step.level {
+        Level::Inner => line_op(step.op, step.line),
+        #[cfg(feature = "zynq7000")]
+        Level::Outer => l2::line_op(step.op, step.line),
+        // No outer cache: the plan has no such steps.
+        #[cfg(not(feature = "zynq7000"))]
+        Level::Outer => {}
     }
-    let line = line_size();
-    let start = addr as usize & !(line - 1);
-    let end = (addr as usize).saturating_add(len);
-    let mut a = start;
-    while a < end {
-        // A line only partly inside the range may hold someone else's dirty
-        // bytes: clean it as well instead of discarding it.
-        let partial = a < addr as usize || a + line > end;
-        let this = match op {
-            Op::Invalidate if partial => Op::CleanInvalidate,
-            other => other,
-        };
-        line_op(this, a);
-        a += line;
-    }
-    barrier();
+}
+
+/// Completes every step made at `level` before what follows.
+fn finish(level: Level) {
     #[cfg(feature = "zynq7000")]
-    l2::range(op, start, end);
+    if level == Level::Outer {
+        l2::sync();
+    }
+    let _ = level;
+    barrier();
+}
+
+/// Carries out [`plan::steps`] for `op` over the range, level by level
+/// (clean: L1 then L2; invalidate: L2 then L1), each level completed before
+/// the next starts.
+fn range_op(op: Op, addr: *mut u8, len: usize) {
+    let mut current = None;
+    for step in plan::steps(op, addr as usize, len, line_size(), OUTER_LINE) {
+        if let Some(level) = current.filter(|&l| l != step.level) {
+            finish(level);
+        }
+        current = Some(step.level);
+        apply(step);
+    }
+    if let Some(level) = current {
+        finish(level);
+    }
 }
 
 /// The Zynq-7000 PL310 outer cache, maintained by physical address.
@@ -109,7 +126,8 @@ mod l2 {
     const INV_PA: usize = 0x770;
     const CLEAN_PA: usize = 0x7B0;
     const CLEAN_INV_PA: usize = 0x7F0;
-    const LINE: usize = 32;
+    /// The PL310's line size.
+    pub(super) const LINE: usize = 32;
 
     fn write(reg: usize, v: usize) {
         // SAFETY: L2_CACHE is the PL310's fixed register block on every
@@ -117,25 +135,18 @@ mod l2 {
         unsafe { ((L2_CACHE + reg) as *mut u32).write_volatile(v as u32) };
     }
 
-    pub(super) fn range(op: Op, start: usize, end: usize) {
+    /// Applies `op` to the L2 line at physical address `addr`.
+    pub(super) fn line_op(op: Op, addr: usize) {
         let reg = match op {
             Op::Clean => CLEAN_PA,
             Op::Invalidate => INV_PA,
             Op::CleanInvalidate => CLEAN_INV_PA,
         };
-        let mut a = start & !(LINE - 1);
-        while a < end {
-            let partial = a < start || a + LINE > end;
-            write(
-                if partial && reg == INV_PA {
-                    CLEAN_INV_PA
-                } else {
-                    reg
-                },
-                a,
-            );
-            a += LINE;
-        }
+        write(reg, addr);
+    }
+
+    /// Drains the PL310's buffers: the operations above are complete.
+    pub(super) fn sync() {
         write(SYNC, 0);
     }
 }
