@@ -31,6 +31,16 @@ pub enum Error {
         /// The physical address that was looked up.
         phys: u64,
     },
+    /// A range of a page-mapped region crosses into a page that does not
+    /// follow the previous one in physical memory: it has no single
+    /// physical address.
+    #[error("{len} bytes at offset {offset:#x} are not physically contiguous")]
+    NotContiguous {
+        /// Offset of the range within the region.
+        offset: usize,
+        /// Length of the range in bytes.
+        len: usize,
+    },
     /// A virtual address is not covered by the region.
     #[error("virtual address {virt:#x} is not inside the region")]
     VirtOutOfRange {

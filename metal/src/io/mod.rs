@@ -670,6 +670,30 @@ impl<'a> IoRegion<'a> {
         }
     }
 
+    /// The physical address of the `len` bytes at `offset`, if they are one
+    /// physically contiguous block, as a device must be given a buffer. In a
+    /// page-mapped region, a range that runs from one page into a page that
+    /// does not follow it in physical memory is [`Error::NotContiguous`]:
+    /// [`offset_to_phys`](Self::offset_to_phys) of its first byte would name
+    /// other memory for the rest.
+    pub fn phys_range(&self, offset: usize, len: usize) -> Result<u64> {
+        self.check(offset, len)?;
+        let start = self.offset_to_phys(offset)?;
+        if let PhysMap::Pages { pages, page_shift } = self.phys {
+            if len > 0 {
+                let at = self.phys_skip + offset;
+                let page = 1u64 << page_shift;
+                for i in at >> page_shift..(at + len - 1) >> page_shift {
+                    match (pages.get(i), pages.get(i + 1)) {
+                        (Some(a), Some(b)) if a.checked_add(page) == Some(*b) => {}
+                        _ => return Err(Error::NotContiguous { offset, len }),
+                    }
+                }
+            }
+        }
+        Ok(start)
+    }
+
     /// The offset in this region of physical address `phys`.
     pub fn phys_to_offset(&self, phys: u64) -> Result<usize> {
         let err = Error::PhysOutOfRange { phys };

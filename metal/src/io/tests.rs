@@ -251,6 +251,54 @@ fn page_list_translation_both_ways() {
 }
 
 #[test]
+fn phys_range_needs_physically_contiguous_pages() {
+    let mut b = Backing([0; 64]);
+    // Pages 1 and 2 follow each other in physical memory; 0 and 1 do not,
+    // nor do 2 and 3.
+    static PAGES: [u64; 4] = [0x9000, 0x1000, 0x1010, 0x5000];
+    let phys = PhysMap::Pages {
+        pages: &PAGES,
+        page_shift: 4,
+    };
+    // SAFETY: `b` outlives the region and is not otherwise touched meanwhile.
+    let r = unsafe { IoRegion::new(b.0.as_mut_ptr(), 64, phys, IoAttr::UNCACHED) }.unwrap();
+    assert_eq!(r.phys_range(2, 14), Ok(0x9002), "inside one page");
+    assert_eq!(r.phys_range(20, 20), Ok(0x1004), "across pages 1 and 2");
+    assert_eq!(r.phys_range(64, 0), Ok(0x5010), "empty, at the end");
+    assert_eq!(
+        r.phys_range(15, 2),
+        Err(Error::NotContiguous { offset: 15, len: 2 })
+    );
+    assert_eq!(
+        r.phys_range(16, 33),
+        Err(Error::NotContiguous {
+            offset: 16,
+            len: 33
+        })
+    );
+    assert!(matches!(r.phys_range(60, 8), Err(Error::OutOfRange { .. })));
+    // A sub-region counts pages from where it starts in its parent.
+    let sub = r.sub_region(24, 40).unwrap();
+    assert_eq!(sub.phys_range(0, 24), Ok(0x1008));
+    assert_eq!(
+        sub.phys_range(0, 25),
+        Err(Error::NotContiguous { offset: 0, len: 25 })
+    );
+    // A contiguous region is one block.
+    // SAFETY: as above.
+    let c = unsafe {
+        IoRegion::new(
+            b.0.as_mut_ptr(),
+            64,
+            PhysMap::Contiguous(0x100),
+            IoAttr::UNCACHED,
+        )
+    }
+    .unwrap();
+    assert_eq!(c.phys_range(1, 63), Ok(0x101));
+}
+
+#[test]
 fn invalid_descriptions_are_rejected() {
     let mut b = Backing([0; 64]);
     let p = b.0.as_mut_ptr();
