@@ -377,14 +377,12 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
         let bad = Error::AddressOutOfRange { desc, addr, len };
         let offset = self.buffers.phys_to_offset(addr).map_err(|_| bad)?;
         self.buffers.check(offset, len as usize).map_err(|_| bad)?;
-        // The last byte must map back linearly too (a page-mapped region may
-        // be scattered in physical memory).
-        if len > 0 {
-            let last = addr.checked_add(u64::from(len) - 1).ok_or(bad)?;
-            let last_off = self.buffers.phys_to_offset(last).map_err(|_| bad)?;
-            if last_off != offset + (len as usize - 1) {
-                return Err(bad);
-            }
+        // Every byte must be where the descriptor says: a page-mapped region
+        // may be scattered in physical memory, and the region's bytes after
+        // `offset` are then not all at `addr + k` (checking only the last
+        // byte misses a page in between that lies elsewhere).
+        if self.buffers.phys_range(offset, len as usize) != Ok(addr) {
+            return Err(bad);
         }
         Ok(offset)
     }

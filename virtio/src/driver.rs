@@ -220,7 +220,9 @@ impl<'a, const N: usize, C: CacheMaintenance> DriverQueue<'a, N, C> {
                     len: s.len,
                     size: self.buffers.size(),
                 })?;
-            self.buffers.offset_to_phys(s.offset)?;
+            // One address for the whole buffer: in a page-mapped region a
+            // buffer across pages scattered in physical memory has none.
+            self.buffers.phys_range(s.offset, s.len as usize)?;
         }
         let head = self.free_head;
         let mut id = head;
@@ -231,7 +233,7 @@ impl<'a, const N: usize, C: CacheMaintenance> DriverQueue<'a, N, C> {
             let flags = if writable { VRING_DESC_F_WRITE } else { 0 }
                 | if last { 0 } else { VRING_DESC_F_NEXT };
             let next = if last { 0 } else { next_free };
-            let addr = self.buffers.offset_to_phys(s.offset)?;
+            let addr = self.buffers.phys_range(s.offset, s.len as usize)?;
             // Hand the buffer over in memory: the device reads what we wrote,
             // and no dirty line of ours can later overwrite what it writes.
             self.buffers.flush(&self.cache, s.offset, s.len as usize)?;
