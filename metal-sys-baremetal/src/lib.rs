@@ -24,6 +24,7 @@ compile_error!(
 );
 
 pub mod doorbell;
+pub mod gic;
 pub mod heap;
 mod trace_log;
 pub use trace_log::TraceLog;
@@ -38,6 +39,8 @@ mod arch;
 pub use arch::{cache::CoreCache, exit, semihosting};
 #[cfg(machine)]
 mod console;
+#[cfg(machine)]
+pub mod irq;
 #[cfg(machine)]
 pub use console::{console, Console};
 #[cfg(all(machine, feature = "zynqmp-a53"))]

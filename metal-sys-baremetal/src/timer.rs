@@ -22,34 +22,82 @@ fn ticks_to_ns(ticks: u64, hz: u64) -> u64 {
     ((u128::from(ticks) * 1_000_000_000) / u128::from(hz)) as u64
 }
 
-/// The Arm generic timer of the A53.
+/// The Arm generic timer of the A53: CNTPCT_EL0, at a known rate.
+///
+/// The rate comes from the hardware's CNTFRQ_EL0, which the boot firmware
+/// (the FSBL, or ARM Trusted Firmware) writes; only the highest exception
+/// level may write it, so an image at EL1 cannot fix a zero there.
+/// [`new`](Self::new) refuses a zero (every deadline would be unreachable);
+/// [`with_frequency`](Self::with_frequency) takes the rate from the
+/// application's configuration instead.
 #[cfg(feature = "zynqmp-a53")]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GenericTimer;
+#[derive(Debug, Clone, Copy)]
+pub struct GenericTimer {
+    hz: u64,
+}
 
 #[cfg(feature = "zynqmp-a53")]
 impl GenericTimer {
-    /// The timer (it runs from reset; nothing to set up).
+    /// The timer at the rate in CNTFRQ_EL0.
+    ///
+    /// # Panics
+    /// If CNTFRQ_EL0 is 0 (no boot firmware set it): use
+    /// [`with_frequency`](Self::with_frequency) or [`from_cntfrq`](Self::from_cntfrq).
     pub fn new() -> Self {
-        GenericTimer
+        match Self::from_cntfrq() {
+            Some(t) => t,
+            None => panic!("CNTFRQ_EL0 is 0: the boot firmware did not set the generic timer's rate; give it with GenericTimer::with_frequency"),
+        }
     }
 
-    fn counter() -> (u64, u64) {
-        let (cnt, frq): (u64, u64);
-        // SAFETY: CNTPCT_EL0 and CNTFRQ_EL0 are readable at EL1 and reading
-        // them has no side effects; `isb` keeps the read from being hoisted.
+    /// The timer at the rate in CNTFRQ_EL0, or `None` if that is 0.
+    pub fn from_cntfrq() -> Option<Self> {
+        let frq: u64;
+        // SAFETY: reading CNTFRQ_EL0 has no side effects.
         unsafe {
-            core::arch::asm!("isb", "mrs {0}, cntpct_el0", "mrs {1}, cntfrq_el0", out(reg) cnt, out(reg) frq, options(nomem, nostack, preserves_flags))
+            core::arch::asm!("mrs {}, cntfrq_el0", out(reg) frq, options(nomem, nostack, preserves_flags))
         };
-        (cnt, frq)
+        let hz = frq & 0xFFFF_FFFF;
+        (hz != 0).then_some(GenericTimer { hz })
+    }
+
+    /// The timer counting at `hz` (from configuration: the board's
+    /// reference clock), whatever CNTFRQ_EL0 says.
+    ///
+    /// # Panics
+    /// If `hz` is 0.
+    pub const fn with_frequency(hz: u64) -> Self {
+        assert!(hz != 0, "a timer rate of 0 Hz");
+        GenericTimer { hz }
+    }
+
+    /// Counter ticks per second.
+    pub fn frequency(&self) -> u64 {
+        self.hz
+    }
+
+    fn counter() -> u64 {
+        let cnt: u64;
+        // SAFETY: CNTPCT_EL0 is readable at EL1 and reading it has no side
+        // effects; `isb` keeps the read from being hoisted.
+        unsafe {
+            core::arch::asm!("isb", "mrs {0}, cntpct_el0", out(reg) cnt, options(nomem, nostack, preserves_flags))
+        };
+        cnt
+    }
+}
+
+#[cfg(feature = "zynqmp-a53")]
+impl Default for GenericTimer {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 #[cfg(feature = "zynqmp-a53")]
 impl Clock for GenericTimer {
     fn now_ns(&self) -> u64 {
-        let (cnt, frq) = Self::counter();
-        ticks_to_ns(cnt, frq)
+        ticks_to_ns(Self::counter(), self.hz)
     }
 }
 
@@ -83,6 +131,11 @@ impl GlobalTimer {
             ctl.write_volatile(ctl.read_volatile() | 1);
         }
         GlobalTimer { hz }
+    }
+
+    /// Ticks per second (also the private timers' clock).
+    pub fn frequency(&self) -> u64 {
+        self.hz
     }
 
     fn count() -> u64 {
@@ -158,6 +211,11 @@ impl Ttc {
             hz: input_hz >> (Self::PRESCALE + 1),
             state: critical_section::Mutex::new(core::cell::Cell::new((0, 0))),
         }
+    }
+
+    /// Ticks per second after the prescaler.
+    pub fn frequency(&self) -> u64 {
+        self.hz
     }
 
     fn ticks(&self) -> u64 {

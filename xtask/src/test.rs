@@ -166,7 +166,7 @@ fn steps() -> Vec<Step> {
         Box::new(|| qemu_step("zcu102", "smoke")),
     );
     step(
-        "QEMU zcu102 echo (A53 loads and starts the R5, RPMsg echo)",
+        "QEMU zcu102 echo (A53 loads and starts the R5, RPMsg echo, R5 kicks taken by the A53 IRQ handler)",
         Box::new(|| qemu_step("zcu102", "echo")),
     );
     step(

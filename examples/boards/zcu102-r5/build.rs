@@ -3,4 +3,14 @@ fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     println!("cargo:rustc-link-search={dir}");
     println!("cargo:rerun-if-changed=memory.x");
+    // Board configuration (see common/config.rs), fixed at build time.
+    for (var, default) in [
+        ("OPENAMP_ZCU102_HOST_IPI", "7"),
+        ("OPENAMP_ZCU102_TTC_HZ", "100000000"),
+        ("OPENAMP_ZCU102_CNTFRQ_HZ", "0"),
+    ] {
+        let value = std::env::var(var).unwrap_or_else(|_| default.to_string());
+        println!("cargo:rerun-if-env-changed={var}");
+        println!("cargo:rustc-env={var}={value}");
+    }
 }

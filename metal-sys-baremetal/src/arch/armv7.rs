@@ -105,7 +105,7 @@ __openamp_vectors:
     .word __openamp_exc_pabt
     .word __openamp_exc_dabt
     .word __openamp_exc_reserved
-    .word __openamp_exc_irq
+    .word __openamp_irq_entry
     .word __openamp_exc_fiq
 
     .section .text.__openamp_exc, "ax"
@@ -125,14 +125,51 @@ __openamp_exc_dabt:
 __openamp_exc_reserved:
     mov r0, #5
     b 5f
-__openamp_exc_irq:
-    mov r0, #6
-    b 5f
 __openamp_exc_fiq:
     mov r0, #7
 5:  mov r1, lr
     b __openamp_exception
 "#
+);
+
+// The IRQ entry: on the interrupted code's (SVC) stack, save what a Rust
+// call may clobber (r0-r3, r12, lr_svc; with hard float also d0-d7 and
+// FPSCR, the caller-saved VFP state), align the stack to 8 bytes, dispatch,
+// and return with `rfe` to the interrupted instruction and mode.
+macro_rules! irq_entry {
+    ($($vfp_save:literal)*; $($vfp_restore:literal)*) => {
+        core::arch::global_asm!(
+            ".fpu vfpv3-d16",
+            ".section .text.__openamp_irq_entry, \"ax\"",
+            ".arm",
+            ".global __openamp_irq_entry",
+            "__openamp_irq_entry:",
+            "sub lr, lr, #4",
+            "srsdb sp!, #0x13",
+            "cps #0x13",
+            "push {{r0-r3, r12}}",
+            "and r1, sp, #4",
+            "sub sp, sp, r1",
+            "push {{r1, lr}}",
+            $($vfp_save,)*
+            "bl __openamp_irq_dispatch",
+            $($vfp_restore,)*
+            "pop {{r1, lr}}",
+            "add sp, sp, r1",
+            "pop {{r0-r3, r12}}",
+            "rfeia sp!",
+        );
+    };
+}
+#[cfg(target_abi = "eabihf")]
+irq_entry!("vmrs r0, fpscr" "push {{r0, r1}}" "vpush {{d0-d7}}";
+           "vpop {{d0-d7}}" "pop {{r0, r1}}" "vmsr fpscr, r0");
+// Soft-float targets (armv7a-none-eabi) never touch the VFP registers.
+#[cfg(not(target_abi = "eabihf"))]
+irq_entry!(;);
+#[cfg(all(target_abi = "eabihf", target_feature = "d32"))]
+compile_error!(
+    "the IRQ entry saves d0-d7 only: a target with 32 VFP registers needs d16-d31 saved too"
 );
 
 // Where the vectors go differs: the A9 has VBAR; the R5 has none and takes
@@ -188,7 +225,6 @@ extern "C" fn __openamp_exception(kind: u32, lr: u32) -> ! {
         3 => ("prefetch abort", 4),
         4 => ("data abort", 8),
         5 => ("reserved vector", 0),
-        6 => ("unexpected IRQ", 4),
         _ => ("unexpected FIQ", 4),
     };
     let (fsr, far) = match kind {

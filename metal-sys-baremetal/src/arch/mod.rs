@@ -29,7 +29,6 @@ pub fn exit(status: i32) -> ! {
 }
 
 /// Waits for an interrupt (or event); used where there is nothing left to do.
-#[cfg_attr(feature = "semihosting", allow(dead_code))]
 fn halt() {
     // SAFETY: `wfi` only pauses the core until the next interrupt or event;
     // it touches no memory and no registers Rust relies on.
@@ -37,8 +36,22 @@ fn halt() {
 }
 
 /// Prints what went wrong on the console and ends the program.
-fn fatal(what: core::fmt::Arguments<'_>) -> ! {
+///
+/// A fault while reporting (or a second fatal error, from an interrupt or
+/// an exception inside the first report) stops the core at once instead of
+/// reporting again, so a failure never turns into a storm of nested ones.
+pub(crate) fn fatal(what: core::fmt::Arguments<'_>) -> ! {
     use core::fmt::Write;
+    use core::sync::atomic::{AtomicBool, Ordering};
+    static REPORTING: AtomicBool = AtomicBool::new(false);
+    // A plain load and store: on the one core that runs this image, a
+    // nested call comes from an exception taken inside the first one.
+    if REPORTING.load(Ordering::Relaxed) {
+        loop {
+            halt();
+        }
+    }
+    REPORTING.store(true, Ordering::Relaxed);
     let mut c = crate::console();
     let _ = writeln!(c, "\nfatal: {what}");
     exit(1)

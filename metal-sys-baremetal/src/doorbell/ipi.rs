@@ -23,6 +23,10 @@ const IDR: usize = 0x1C;
 /// QEMU 7.2 models only the APU channel and does not deliver IPIs to the R5,
 /// so this doorbell runs on hardware only; its register protocol is tested on
 /// the host.
+///
+/// Which channels to use is the system's choice (see
+/// [`machine::zynqmp::ipi`](crate::machine::zynqmp::ipi)): not channel 0 on
+/// the A53 under ARM Trusted Firmware, and channel 7 against Xilinx's Linux.
 pub struct ZynqMpIpi<'a, C: Clock> {
     regs: IoRegion<'a>,
     peer_mask: u32,
@@ -56,19 +60,30 @@ impl<'a, C: Clock> ZynqMpIpi<'a, C> {
 
 impl<C: Clock> Notify for ZynqMpIpi<'_, C> {
     fn notify(&self, _id: u32) -> Result<()> {
+        super::barrier_before_doorbell();
         self.regs.write_u32(TRIG, self.peer_mask)
     }
 }
 
+/// Takes a kick from the peer with `peer_mask` off the channel at `regs`:
+/// `true` if one was latched, now cleared. Only register accesses, no lock:
+/// this is what the channel's interrupt handler calls before it signals a
+/// [`KickLatch`](super::KickLatch) (the IPI's interrupt is level-triggered
+/// and stays asserted until the bit is cleared).
+pub fn acknowledge(regs: IoRegion<'_>, peer_mask: u32) -> Result<bool> {
+    if regs.read_u32(ISR)? & peer_mask == 0 {
+        return Ok(false);
+    }
+    // Write-one-to-clear, only our peer's bit: kicks from other channels
+    // stay latched for whoever serves them.
+    regs.write_u32(ISR, peer_mask)?;
+    Ok(true)
+}
+
 impl<C: Clock> WaitNotify for ZynqMpIpi<'_, C> {
+    /// Interrupt-safe (register accesses only, see [`acknowledge`]).
     fn poll(&self) -> Result<Option<u32>> {
-        if self.regs.read_u32(ISR)? & self.peer_mask == 0 {
-            return Ok(None);
-        }
-        // Write-one-to-clear, only our peer's bit: kicks from other
-        // channels stay latched for whoever serves them.
-        self.regs.write_u32(ISR, self.peer_mask)?;
-        Ok(Some(0))
+        Ok(acknowledge(self.regs, self.peer_mask)?.then_some(0))
     }
 
     fn wait(&self, timeout: Duration) -> Result<Option<u32>> {

@@ -73,6 +73,7 @@ impl<'a, C: Clock> ZynqSgi<'a, C> {
 impl<C: Clock> Notify for ZynqSgi<'_, C> {
     fn notify(&self, _id: u32) -> Result<()> {
         // Target-list filter 0: send to the CPUs named in bits 23:16.
+        super::barrier_before_doorbell();
         self.dist
             .write_u32(ICDSGIR, (self.peer_cpu_mask << 16) | self.sgi)
     }

@@ -3,11 +3,21 @@
 //! firmware's resource table, echoes every payload size, reads the R5's
 //! trace buffer, stops the R5, and exits with status 0 only if every echo
 //! matched.
+//!
+//! The R5's kicks arrive as an interrupt: the host IPI channel's (id 61 for
+//! channel 7). Its handler only records the kick in a `KickLatch`; the
+//! thread sleeps in `wfi` inside the RPMsg device's waits and polls the
+//! device when the latch says so. Under QEMU, which connects no IPI to the
+//! R5, the R5 raises that same interrupt id by setting it pending in the
+//! APU's GIC; on hardware the IPI block raises it. The run fails unless
+//! kicks came through the handler and woke waits.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+#[path = "../../../common/config.rs"]
+mod config;
 #[path = "../../../common/smoke.rs"]
 mod smoke;
 
@@ -17,7 +27,9 @@ use core::time::Duration;
 use openamp_metal::{Clock, IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
 #[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
+use openamp_metal_sys_baremetal::doorbell::{KickLatch, LatchWait};
 use openamp_metal_sys_baremetal::heap::BumpHeap;
+use openamp_metal_sys_baremetal::irq::{self, Trigger, WaitForInterrupt};
 #[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::machine::zynqmp::QEMU_R5_0_CPU;
 #[cfg(not(feature = "zcu102-hw"))]
@@ -38,6 +50,22 @@ static HEAP: BumpHeap<{ 64 * 1024 }> = BumpHeap::new();
 /// The R5's memory as the A53 may map it: its image and the shared window.
 const R5_MEMORY: (u64, u64) = (0x3ED0_0000, 0x4000_0000);
 const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The R5's kicks, recorded by [`kick_irq`].
+static KICKS: KickLatch = KickLatch::new();
+
+/// The host channel's interrupt handler, in interrupt context: it takes the
+/// kick off the device (on hardware, the IPI's status bit, whose level line
+/// stays up until cleared) and records it. It calls nothing of the RPMsg
+/// device: that is the thread's job.
+fn kick_irq(_id: u32) {
+    #[cfg(feature = "zcu102-hw")]
+    if let Ok(regs) = host_ipi_regs() {
+        use openamp_metal_sys_baremetal::doorbell::ipi_acknowledge;
+        let _ = ipi_acknowledge(regs, config::R5_IPI.mask);
+    }
+    KICKS.signal();
+}
 
 entry!(main);
 
@@ -107,7 +135,7 @@ impl<B: Notify> RemoteprocOps<'static> for R5Core<B> {
     /// which ends the firmware's echo loop. (On hardware the platform
     /// management unit would also power the RPU down.)
     fn stop(&mut self) -> openamp_remoteproc::Result<()> {
-        let clock = GenericTimer::new();
+        let clock = config::a53_timer();
         let deadline = clock.deadline(TIMEOUT);
         while self.window.load_u32(smoke::R5_HALTED, Ordering::Acquire)? == 0 {
             if deadline.expired(&clock) {
@@ -137,28 +165,38 @@ fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Failed {
     move |e| Failed(alloc::format!("{what}: {e}"))
 }
 
-/// Under QEMU: a polled word in shared DDR (QEMU delivers no IPI to the R5).
+/// Kicking the R5 under QEMU: a polled word in shared DDR (QEMU connects
+/// no IPI to the R5, and models no GIC for it).
 #[cfg(not(feature = "zcu102-hw"))]
 fn doorbell(window: IoRegion<'static>) -> openamp_metal::Result<impl Notify + WaitNotify + Sync> {
-    PolledDoorbell::new(window, smoke::BELL_A53, smoke::BELL_R5, GenericTimer::new())
+    PolledDoorbell::new(window, smoke::BELL_A53, smoke::BELL_R5, config::a53_timer())
 }
 
-/// On a ZCU102: the IPI block, the APU's channel, kicking and heard from RPU0.
+/// The host IPI channel's registers (channel 7 unless configured otherwise).
+#[cfg(feature = "zcu102-hw")]
+fn host_ipi_regs() -> openamp_metal::Result<IoRegion<'static>> {
+    use openamp_metal_sys_baremetal::doorbell::ZynqMpIpi;
+    let base = config::HOST_IPI.base;
+    // SAFETY: an IPI channel's registers, fixed by the SoC and always
+    // mapped; the system gives this channel to this image alone.
+    unsafe {
+        IoRegion::new(
+            base as *mut u8,
+            ZynqMpIpi::<GenericTimer>::REGS_LEN,
+            PhysMap::Contiguous(base as u64),
+            IoAttr::UNCACHED,
+        )
+    }
+}
+
+/// Kicking the R5 on a ZCU102: the host IPI channel, triggering RPU0's.
 #[cfg(feature = "zcu102-hw")]
 fn doorbell(_window: IoRegion<'static>) -> openamp_metal::Result<impl Notify + WaitNotify + Sync> {
     use openamp_metal_sys_baremetal::doorbell::ZynqMpIpi;
-    use openamp_metal_sys_baremetal::machine::zynqmp::ipi::{APU_BASE, RPU0_MASK};
-    // SAFETY: the APU's IPI channel registers, fixed by the SoC and always
-    // mapped; this image is their only user.
-    let regs = unsafe {
-        IoRegion::new(
-            APU_BASE as *mut u8,
-            ZynqMpIpi::<GenericTimer>::REGS_LEN,
-            PhysMap::Contiguous(APU_BASE as u64),
-            IoAttr::UNCACHED,
-        )
-    }?;
-    ZynqMpIpi::new(regs, RPU0_MASK, GenericTimer::new())
+    let ipi = ZynqMpIpi::new(host_ipi_regs()?, config::R5_IPI.mask, config::a53_timer())?;
+    // The R5's kicks raise the channel's interrupt (see kick_irq).
+    ipi.enable_interrupt()?;
+    Ok(ipi)
 }
 
 /// Powers R5 core 0 on at `entry`: PSCI under QEMU, the PM API on hardware.
@@ -177,6 +215,9 @@ fn run() -> Result<(), Failed> {
     window
         .fill(0, smoke::VRING_POOL - smoke::WINDOW, 0)
         .map_err(fail("shared window"))?;
+    irq::init().map_err(fail("interrupts"))?;
+    irq::register(config::HOST_IPI.irq, Trigger::Level, kick_irq).map_err(fail("interrupts"))?;
+    irq::enable();
     let bell = doorbell(window).map_err(fail("doorbell"))?;
 
     let mut rproc = Remoteproc::new(R5Core {
@@ -205,7 +246,10 @@ fn run() -> Result<(), Failed> {
     rproc.ops_mut().entry = image.entry;
     rproc.start().map_err(fail("start"))?;
 
-    let clock = GenericTimer::new();
+    let clock = config::a53_timer();
+    // The device's waits sleep in `wfi` until the handler's kick (or the
+    // deadline timer) ends them.
+    let kicks = LatchWait::new(&KICKS, clock, WaitForInterrupt::new(clock));
     let (messages, total_ns) = {
         let buffers = window
             .sub_region(smoke::BUFFER_POOL - smoke::WINDOW, smoke::BUFFER_POOL_LEN)
@@ -214,7 +258,7 @@ fn run() -> Result<(), Failed> {
             .create_virtio(0, Role::Driver, buffers)
             .map_err(fail("vdev"))?;
         let wait = NotifyWait {
-            kicks: &rproc.ops().bell,
+            kicks: &kicks,
             clock,
         };
         let dev: RpmsgDevice<'_, '_, _, _> =
@@ -242,6 +286,17 @@ fn run() -> Result<(), Failed> {
         for line in text.lines() {
             println!("a53: R5 trace: {line}");
         }
+    }
+    let (signals, woken) = (KICKS.signals(), kicks.woken_by_kick());
+    println!(
+        "a53: the R5's kicks came by interrupt: the handler of id {} ran {signals} times, {woken} waits were woken by it ({} interrupts in all)",
+        config::HOST_IPI.irq,
+        irq::taken()
+    );
+    if signals == 0 || woken == 0 {
+        return Err(Failed(alloc::format!(
+            "no kick came through the interrupt handler ({signals} signals, {woken} wake-ups)"
+        )));
     }
     println!(
         "a53: echo passed: {messages} messages of 1..=496 bytes matched; mean round trip {} us (QEMU time); heap used {} bytes",

@@ -3,14 +3,20 @@
 //! It declares its resource table (one RPMsg vdev with name service and two
 //! vrings the host places, and a trace buffer), waits for the host's
 //! DRIVER_OK, announces `rpmsg-openamp-demo-channel` and echoes every
-//! message until the host destroys its endpoint. Kicks go through a polled
-//! doorbell word in shared DDR (QEMU models no usable IPI); on a real ZCU102
-//! the `ZynqMpIpi` doorbell of `openamp-metal-sys-baremetal` takes its place.
+//! message until the host destroys its endpoint.
+//!
+//! Kicks: on a real ZCU102 the IPI block (RPU0's channel, triggering the
+//! host's, channel 7 by default). Under QEMU, which connects no IPI to the
+//! R5, the host's kicks arrive in a polled word in shared DDR, and the R5
+//! kicks the host by setting the host channel's interrupt id pending in the
+//! APU's GIC, so that the host takes the same interrupt as on hardware.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+#[path = "../../../common/config.rs"]
+mod config;
 #[path = "../../../common/smoke.rs"]
 mod smoke;
 
@@ -22,7 +28,6 @@ use openamp_metal::{Clock, IoAttr, IoRegion, Notify, WaitNotify};
 #[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::doorbell::PolledDoorbell;
 use openamp_metal_sys_baremetal::heap::BumpHeap;
-use openamp_metal_sys_baremetal::machine::zynqmp::TTC_HZ_QEMU;
 use openamp_metal_sys_baremetal::timer::Ttc;
 use openamp_metal_sys_baremetal::{entry, exit, println, TraceLog};
 use openamp_rpmsg::{Config, NotifyWait, RpmsgDevice};
@@ -85,38 +90,89 @@ fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Failed {
     move |e| Failed(what, alloc::format!("{e}"))
 }
 
-/// Under QEMU: a polled word in shared DDR (QEMU delivers no IPI to the R5).
+/// The QEMU doorbell: the host's kicks in a polled word, ours as the host
+/// channel's interrupt, set pending in the APU's GIC.
+#[cfg(not(feature = "zcu102-hw"))]
+struct QemuBell<'a, C: Clock> {
+    polled: PolledDoorbell<'a, C>,
+    apu_gic: openamp_metal_sys_baremetal::gic::Gic<'static>,
+}
+
+#[cfg(not(feature = "zcu102-hw"))]
+impl<C: Clock> Notify for QemuBell<'_, C> {
+    fn notify(&self, id: u32) -> openamp_metal::Result<()> {
+        self.polled.notify(id)?;
+        // set_pending is preceded by a DSB: the host's handler sees our ring.
+        self.apu_gic.set_pending(config::HOST_IPI.irq)
+    }
+}
+
+#[cfg(not(feature = "zcu102-hw"))]
+impl<C: Clock> WaitNotify for QemuBell<'_, C> {
+    fn poll(&self) -> openamp_metal::Result<Option<u32>> {
+        self.polled.poll()
+    }
+    fn wait(&self, timeout: Duration) -> openamp_metal::Result<Option<u32>> {
+        self.polled.wait(timeout)
+    }
+}
+
 #[cfg(not(feature = "zcu102-hw"))]
 fn doorbell<'a, C: Clock + Sync + 'a>(
     window: IoRegion<'a>,
     clock: C,
 ) -> openamp_metal::Result<impl Notify + WaitNotify + Sync + 'a> {
-    PolledDoorbell::new(window, smoke::BELL_R5, smoke::BELL_A53, clock)
+    use openamp_metal::PhysMap;
+    use openamp_metal_sys_baremetal::machine::zynqmp::{APU_GIC_CPU, APU_GIC_DIST};
+    // SAFETY: the APU GIC's register blocks, fixed by the SoC; QEMU maps
+    // them for every core. Only the distributor's set-pending register is
+    // written (its SPI set-pending does not depend on which core writes).
+    let (dist, cpu) = unsafe {
+        (
+            IoRegion::new(
+                APU_GIC_DIST as *mut u8,
+                0x1000,
+                PhysMap::Contiguous(APU_GIC_DIST as u64),
+                IoAttr::UNCACHED,
+            )?,
+            IoRegion::new(
+                APU_GIC_CPU as *mut u8,
+                0x100,
+                PhysMap::Contiguous(APU_GIC_CPU as u64),
+                IoAttr::UNCACHED,
+            )?,
+        )
+    };
+    Ok(QemuBell {
+        polled: PolledDoorbell::new(window, smoke::BELL_R5, smoke::BELL_A53, clock)?,
+        apu_gic: openamp_metal_sys_baremetal::gic::Gic::new(dist, cpu)?,
+    })
 }
 
-/// On a ZCU102: the IPI block, RPU0's channel, kicking and heard from the APU.
+/// On a ZCU102: the IPI block, RPU0's channel, kicking and heard from the
+/// host's channel (configurable, channel 7 by default).
 #[cfg(feature = "zcu102-hw")]
 fn doorbell<'a, C: Clock + Sync + 'a>(
     _window: IoRegion<'a>,
     clock: C,
 ) -> openamp_metal::Result<impl Notify + WaitNotify + Sync + 'a> {
     use openamp_metal_sys_baremetal::doorbell::ZynqMpIpi;
-    use openamp_metal_sys_baremetal::machine::zynqmp::ipi::{APU_MASK, RPU0_BASE};
+    let base = config::R5_IPI.base;
     // SAFETY: RPU0's IPI channel registers, fixed by the SoC and always
     // mapped; this firmware is their only user on the R5.
     let regs = unsafe {
         IoRegion::new(
-            RPU0_BASE as *mut u8,
+            base as *mut u8,
             ZynqMpIpi::<C>::REGS_LEN,
-            openamp_metal::PhysMap::Contiguous(RPU0_BASE as u64),
+            openamp_metal::PhysMap::Contiguous(base as u64),
             IoAttr::UNCACHED,
         )
     }?;
-    ZynqMpIpi::new(regs, APU_MASK, clock)
+    ZynqMpIpi::new(regs, config::HOST_IPI.mask, clock)
 }
 
 fn serve(window: IoRegion<'static>, log: &mut TraceLog<'_>) -> Result<u32, Failed> {
-    let ttc = Ttc::new(TTC_HZ_QEMU);
+    let ttc = Ttc::new(config::TTC_HZ);
     let bell = doorbell(window, &ttc).map_err(fail("doorbell"))?;
     let table = R5Table::static_region(IoAttr::UNCACHED).map_err(fail("resource table"))?;
     let _ = writeln!(
