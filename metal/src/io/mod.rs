@@ -274,8 +274,9 @@ impl core::fmt::Debug for IoRegion<'_> {
 impl<'a> IoRegion<'a> {
     /// Describes `size` bytes of shared memory at `virt`.
     ///
-    /// Fails if `virt` is null, the range wraps the address space, or a page
-    /// list is too short for `size`.
+    /// Fails if `virt` is null, the range wraps the address space, a page
+    /// list is too short for `size`, or a page's physical range runs past
+    /// 2^64.
     ///
     /// # Safety
     /// `virt..virt + size` must be mapped, readable and writable for all of
@@ -310,6 +311,14 @@ impl<'a> IoRegion<'a> {
                 if pages.len() < pages_needed {
                     return Err(Error::InvalidRegion {
                         reason: "page list shorter than the region",
+                    });
+                }
+                // Translations add offsets within a page (and one past the
+                // last page) to these addresses.
+                let page = 1u64 << page_shift;
+                if pages.iter().any(|p| p.checked_add(page).is_none()) {
+                    return Err(Error::InvalidRegion {
+                        reason: "a page's physical range overflows",
                     });
                 }
             }
