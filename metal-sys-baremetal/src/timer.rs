@@ -138,6 +138,11 @@ impl GlobalTimer {
         self.hz
     }
 
+    /// The raw 64-bit count (e.g. for the timer's comparator).
+    pub fn ticks(&self) -> u64 {
+        Self::count()
+    }
+
     fn count() -> u64 {
         // Read high, low, high again: a carry between the two halves shows
         // as a changed high word, and we retry.

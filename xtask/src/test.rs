@@ -170,7 +170,7 @@ fn steps() -> Vec<Step> {
         Box::new(|| qemu_step("zcu102", "echo")),
     );
     step(
-        "QEMU zynq7000 rpmsg (host and remote on one A9)",
+        "QEMU zynq7000 rpmsg (host and remote on one A9, kicks by SGI through the IRQ handler)",
         Box::new(|| qemu_step("zynq7000", "rpmsg")),
     );
     step(

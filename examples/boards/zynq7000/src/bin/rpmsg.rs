@@ -4,8 +4,18 @@
 //!
 //! QEMU 7.2 models a single A9 core for `xilinx-zynq-a9` (`-smp 2` is
 //! refused), so the two roles take turns on that core: the host sends, the
-//! remote echoes, the host checks. On a real Zynq-7000 each role runs on its
-//! own core with the same code and the `ZynqSgi` doorbell.
+//! remote echoes, the host checks. Nothing here starts the second core: a
+//! two-core split (one role per core) would release CPU1 (its entry at
+//! 0xFFFF_FFF0, then `sev`) and use the `ZynqSgi` doorbell between the cores;
+//! that is not built yet.
+//!
+//! Kicks are real interrupts even so: each role kicks the other with a
+//! software-generated interrupt to this core (SGI 1 for the remote, SGI 2
+//! for the host), whose handler only signals that role's `KickLatch`; each
+//! device waits on its latch, sleeping in `wfi` bounded by the private
+//! timer. Before the echo, a wait with no kick must end by its deadline
+//! (private timer interrupt), and a wait must be ended by the global
+//! timer's comparator interrupt, whose handler signals the latch.
 #![no_std]
 #![no_main]
 
@@ -14,13 +24,16 @@ extern crate alloc;
 use core::time::Duration;
 
 use echo_remote::{Echo, Stop};
-use openamp_metal::{IoAttr, IoRegion, Notify, PhysMap};
+use openamp_metal::{Clock, IoAttr, IoRegion, Notify, PhysMap, WaitNotify};
+use openamp_metal_sys_baremetal::doorbell::{KickLatch, LatchWait};
+use openamp_metal_sys_baremetal::gic::SgiTarget;
 use openamp_metal_sys_baremetal::heap::BumpHeap;
+use openamp_metal_sys_baremetal::irq::{self, Trigger, WaitForInterrupt};
 use openamp_metal_sys_baremetal::machine::zynq7000::GLOBAL_TIMER_HZ;
 use openamp_metal_sys_baremetal::timer::GlobalTimer;
 use openamp_metal_sys_baremetal::{entry, exit, println};
 use openamp_remoteproc::{remote, MemPool, VdevTransport};
-use openamp_rpmsg::{BusyWait, Config, EndpointConfig, RpmsgDevice};
+use openamp_rpmsg::{Config, EndpointConfig, NotifyWait, RpmsgDevice};
 use openamp_rsc_table::{
     resource_table, VdevResource, Vring, FW_RSC_ADDR_ANY, VIRTIO_ID_RPMSG, VIRTIO_RPMSG_F_NS,
 };
@@ -54,13 +67,96 @@ struct Shared([u8; SHARED_LEN]);
 /// The memory both roles share. Only ever touched through one IoRegion.
 static mut SHARED: Shared = Shared([0; SHARED_LEN]);
 
-/// Both roles live on this core: a kick needs no doorbell, the other role
-/// looks at the rings on its next turn.
-struct SameCore;
-impl Notify for SameCore {
-    fn notify(&self, _id: u32) -> openamp_metal::Result<()> {
-        Ok(())
+/// The SGI that kicks the remote, and the one that kicks the host.
+const KICK_REMOTE: u32 = 1;
+const KICK_HOST: u32 = 2;
+
+/// Kicks each role has received, recorded by [`kick_irq`].
+static REMOTE_KICKS: KickLatch = KickLatch::new();
+static HOST_KICKS: KickLatch = KickLatch::new();
+/// Signalled by the global timer's comparator interrupt ([`comparator_irq`]).
+static TIMER_KICKS: KickLatch = KickLatch::new();
+
+/// The SGIs' handler, in interrupt context: records the kick, nothing else
+/// (the RPMsg devices are the thread's).
+fn kick_irq(id: u32) {
+    match id {
+        KICK_REMOTE => REMOTE_KICKS.signal(),
+        _ => HOST_KICKS.signal(),
     }
+}
+
+/// Kicks the other role with SGI `0` to this very core.
+struct SgiToSelf(u32);
+impl Notify for SgiToSelf {
+    fn notify(&self, _id: u32) -> openamp_metal::Result<()> {
+        // send_sgi puts a DSB before the GIC write.
+        irq::gic()?.send_sgi(self.0, SgiTarget::ToSelf)
+    }
+}
+
+/// The global timer's comparator (offsets from GLOBAL_TIMER) and its PPI.
+const COMPARATOR_LO: usize = 0x10;
+const COMPARATOR_HI: usize = 0x14;
+const CONTROL: usize = 0x08;
+const STATUS: usize = 0x0C;
+const GLOBAL_TIMER_IRQ: u32 = 27;
+
+fn global_timer_write(offset: usize, v: u32) {
+    use openamp_metal_sys_baremetal::machine::zynq7000::GLOBAL_TIMER;
+    // SAFETY: the global timer's registers, fixed by the SoC and always
+    // mapped; this example alone uses the comparator.
+    unsafe { ((GLOBAL_TIMER + offset) as *mut u32).write_volatile(v) };
+}
+
+/// The comparator's handler: turns the comparator off, clears its event
+/// and signals the latch.
+fn comparator_irq(_id: u32) {
+    global_timer_write(CONTROL, 1); // counter on, comparator and IRQ off
+    global_timer_write(STATUS, 1);
+    TIMER_KICKS.signal();
+}
+
+/// Checks the interrupt paths on their own: a wait with no kick ends at its
+/// deadline (the private timer's interrupt ends the `wfi`), and a wait is
+/// ended early by a kick from the comparator interrupt's handler.
+fn check_interrupt_waits(timer: GlobalTimer) -> Result<(), alloc::string::String> {
+    let wait = LatchWait::new(&TIMER_KICKS, timer, WaitForInterrupt::new(timer));
+    let before = irq::taken();
+    let t0 = timer.now_ns();
+    if wait
+        .wait(Duration::from_millis(2))
+        .map_err(fail("wait"))?
+        .is_some()
+    {
+        return Err("a wait with no kick reported one".into());
+    }
+    let slept = timer.now_ns() - t0;
+    if slept < 2_000_000 || irq::taken() == before {
+        return Err(alloc::format!(
+            "the deadline wait took {slept} ns and {} interrupts",
+            irq::taken() - before
+        ));
+    }
+    irq::register(GLOBAL_TIMER_IRQ, Trigger::Edge, comparator_irq).map_err(fail("irq"))?;
+    let at = timer.ticks() + timer.frequency() / 2000; // in 0.5 ms
+    global_timer_write(CONTROL, 1);
+    global_timer_write(STATUS, 1);
+    global_timer_write(COMPARATOR_LO, at as u32);
+    global_timer_write(COMPARATOR_HI, (at >> 32) as u32);
+    global_timer_write(CONTROL, 0b111); // counter, comparator, IRQ on
+    let t0 = timer.now_ns();
+    let got = wait.wait(Duration::from_secs(1)).map_err(fail("wait"))?;
+    let took = timer.now_ns() - t0;
+    if got.is_none() || wait.woken_by_kick() != 1 || took >= 500_000_000 {
+        return Err(alloc::format!(
+            "the comparator's kick did not end the wait ({got:?} after {took} ns)"
+        ));
+    }
+    println!(
+        "zynq7000 rpmsg: a wait with no kick slept {slept} ns to its deadline; the comparator interrupt's kick ended a wait after {took} ns"
+    );
+    Ok(())
 }
 
 fn main() -> ! {
@@ -81,6 +177,13 @@ fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> alloc::s
 }
 
 fn run() -> Result<usize, alloc::string::String> {
+    let timer = GlobalTimer::new(GLOBAL_TIMER_HZ);
+    irq::init().map_err(fail("interrupts"))?;
+    irq::register(KICK_REMOTE, Trigger::Edge, kick_irq).map_err(fail("interrupts"))?;
+    irq::register(KICK_HOST, Trigger::Edge, kick_irq).map_err(fail("interrupts"))?;
+    irq::enable();
+    check_interrupt_waits(timer)?;
+
     let base = core::ptr::addr_of_mut!(SHARED).cast::<u8>();
     // SAFETY: SHARED is this image's own static, used only through this
     // region from here on; with the MMU off, physical = virtual.
@@ -112,17 +215,33 @@ fn run() -> Result<usize, alloc::string::String> {
     let buffers = shm
         .sub_region(BUFFERS_AT, BUFFERS_LEN)
         .map_err(fail("buffers"))?;
-    let host_t = VdevTransport::host(table, 0, &shm, Some(&mut pool), buffers, SameCore)
-        .map_err(fail("host vdev"))?;
-    let timer = GlobalTimer::new(GLOBAL_TIMER_HZ);
+    let host_t = VdevTransport::host(
+        table,
+        0,
+        &shm,
+        Some(&mut pool),
+        buffers,
+        SgiToSelf(KICK_REMOTE),
+    )
+    .map_err(fail("host vdev"))?;
+    let host_kicks = LatchWait::new(&HOST_KICKS, timer, WaitForInterrupt::new(timer));
+    let host_wait = NotifyWait {
+        kicks: &host_kicks,
+        clock: timer,
+    };
     let host: RpmsgDevice<'_, '_, _, _> =
-        RpmsgDevice::new_host(host_t, BusyWait(timer), Config::default()).map_err(fail("host"))?;
+        RpmsgDevice::new_host(host_t, host_wait, Config::default()).map_err(fail("host"))?;
 
-    let remote_t =
-        remote::attach(table, 0, &shm, buffers, SameCore).map_err(fail("remote vdev"))?;
+    let remote_t = remote::attach(table, 0, &shm, buffers, SgiToSelf(KICK_HOST))
+        .map_err(fail("remote vdev"))?;
+    let remote_kicks = LatchWait::new(&REMOTE_KICKS, timer, WaitForInterrupt::new(timer));
+    let remote_wait = NotifyWait {
+        kicks: &remote_kicks,
+        clock: timer,
+    };
     let remote: RpmsgDevice<'_, '_, _, _> = RpmsgDevice::new_remote(
         remote_t,
-        BusyWait(timer),
+        remote_wait,
         Config::default(),
         Duration::from_secs(1),
     )
@@ -155,9 +274,20 @@ fn run() -> Result<usize, alloc::string::String> {
     }
     host.destroy_endpoint(ep).map_err(fail("destroy"))?;
     match echo.run_once(&remote).map_err(fail("echo"))? {
-        Some(Stop::Unbound) => Ok(count),
-        other => Err(alloc::format!(
-            "the remote did not see the channel close ({other:?})"
-        )),
+        Some(Stop::Unbound) => {}
+        other => {
+            return Err(alloc::format!(
+                "the remote did not see the channel close ({other:?})"
+            ))
+        }
     }
+    let (to_remote, to_host) = (REMOTE_KICKS.signals(), HOST_KICKS.signals());
+    println!(
+        "zynq7000 rpmsg: kicks by SGI through the handler: {to_remote} to the remote, {to_host} to the host ({} interrupts in all)",
+        irq::taken()
+    );
+    if to_remote == 0 || to_host == 0 {
+        return Err("a role received no kick through the interrupt handler".into());
+    }
+    Ok(count)
 }
