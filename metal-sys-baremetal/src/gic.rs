@@ -5,7 +5,7 @@
 //! controller, the ZynqMP APU's GIC-400 and the ZynqMP RPU's PL390. A
 //! [`Gic`] is the distributor plus the CPU interface of the core that uses
 //! it, over [`IoRegion`]s, so the register protocol builds and is tested on
-//! any host; [`crate::irq`] puts it to work on the selected machine.
+//! any host; `irq` (on the selected machine) puts it to work on the selected machine.
 //!
 //! Interrupt ids: 0..=15 are software-generated (SGI), 16..=31 private to
 //! each core (PPI: its timers), 32 and up shared peripherals (SPI), and

@@ -15,7 +15,7 @@ pub mod zynq7000 {
     /// The GIC CPU interface.
     pub const GIC_CPU: usize = MPCORE_BASE + 0x100;
     /// The A9's private timer (one per core), the deadline timer of
-    /// [`irq::WaitForInterrupt`](crate::irq).
+    /// `irq::WaitForInterrupt`.
     pub const PRIVATE_TIMER: usize = MPCORE_BASE + 0x600;
     /// The private timer's interrupt (a PPI).
     pub const PRIVATE_TIMER_IRQ: u32 = 29;
@@ -56,7 +56,7 @@ pub mod zynqmp {
     /// Interrupt ids the ZynqMP GICs implement (0..192).
     pub const GIC_LINES: usize = 192;
     /// The A53's virtual timer interrupt (a PPI), the deadline timer of
-    /// [`irq::WaitForInterrupt`](crate::irq).
+    /// `irq::WaitForInterrupt`.
     pub const VIRTUAL_TIMER_IRQ: u32 = 27;
     /// PSCI function id of CPU_ON (SMC64 calling convention).
     pub const PSCI_CPU_ON: u32 = 0xC400_0003;
@@ -73,7 +73,7 @@ pub mod zynqmp {
     /// application on the A53 must not take it. Xilinx's Linux
     /// (`zynqmp_r5_remoteproc` with the `xlnx,zynqmp-ipi-mailbox` device
     /// tree node) talks to R5 core 0 over channel 7 on the APU side and
-    /// channel 1 (RPU0) on the R5 side: [`LINUX_HOST`] and [`RPU0`].
+    /// channel 1 (RPU0) on the R5 side: [`LINUX_HOST`](ipi::LINUX_HOST) and [`RPU0`](ipi::RPU0).
     pub mod ipi {
         /// One IPI channel.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]

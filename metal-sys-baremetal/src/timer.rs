@@ -2,7 +2,7 @@
 //!
 //! - A53: the generic timer (CNTPCT_EL0 at CNTFRQ_EL0).
 //! - A9: the MPCore global timer, 64 bits.
-//! - R5: TTC0 counter 0, extended in software (see [`Ttc`]).
+//! - R5: TTC0 counter 0, extended in software (see `Ttc`).
 
 use openamp_metal::{Clock, DelayNs};
 

@@ -152,6 +152,23 @@ struct Inner<'a, 'cb, const N: usize, const E: usize> {
 /// [`try_recv`](Self::try_recv), [`recv_timeout`](Self::recv_timeout) or
 /// `recv().await` (feature `async`) takes them. Until then each message holds
 /// a buffer of the peer's.
+///
+/// # Interrupt context
+///
+/// **No method of `RpmsgDevice` may be called from an interrupt handler**
+/// (nor may anything the device owns: its buffers, its callbacks' calls).
+/// The internal lock is a spin lock ([`openamp_metal::Mutex`]) that does not
+/// mask interrupts: a handler that wants it while the code it interrupted
+/// on the same core holds it spins forever. The peer's kick reaches the
+/// device this way instead: the interrupt handler only records it, with an
+/// interrupt-safe notification (for bare metal,
+/// `openamp_metal_sys_baremetal::doorbell::KickLatch::signal`: one atomic
+/// store), and the thread waits on that notification through the device's
+/// [`Wait`] ([`NotifyWait`](crate::NotifyWait) over the latch's
+/// `LatchWait`) in [`wait_and_poll`](Self::wait_and_poll),
+/// [`recv_timeout`](Self::recv_timeout) or a send that waits for a buffer.
+/// See `examples/boards` (`zcu102` echo, `zynq7000` rpmsg) for firmware
+/// that does this.
 pub struct RpmsgDevice<
     'a,
     'cb,
@@ -664,7 +681,8 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
 
     // ---- receiving -------------------------------------------------------
 
-    /// Takes the next message waiting for `ep`, without waiting.
+    /// Takes the next message waiting for `ep`, without waiting. Thread
+    /// context only, like every method here (it takes the device's lock).
     pub fn try_recv(&self, ep: EndpointId) -> Result<Option<RxBuffer<'_>>> {
         let mut after = After::default();
         let msg = {
@@ -681,8 +699,9 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
 
     /// The next message for `ep`, as a future (feature `async`). Someone must
     /// [`poll`](Self::poll) the device when the peer kicks (a thread in
-    /// [`wait_and_poll`](Self::wait_and_poll), or an interrupt handler); that
-    /// wakes the future.
+    /// [`wait_and_poll`](Self::wait_and_poll), or another task); that wakes
+    /// the future. Not from an interrupt handler: see
+    /// [Interrupt context](Self#interrupt-context).
     #[cfg(feature = "async")]
     pub fn recv(&self, ep: EndpointId) -> crate::recv_future::Recv<'_, 'a, 'cb, T, W, N, E> {
         crate::recv_future::Recv { dev: self, ep }
@@ -720,7 +739,10 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
         Ok(msg.map(|(held, h)| self.rx_buffer(held, h)))
     }
 
-    /// Waits up to `timeout` for the next message for `ep`.
+    /// Waits up to `timeout` for the next message for `ep`: it polls the
+    /// rings for the spin time, then sleeps in the device's [`Wait`] (for
+    /// example until an interrupt handler signals the peer's kick). Thread
+    /// context only (see [Interrupt context](Self#interrupt-context)).
     pub fn recv_timeout(&self, ep: EndpointId, timeout: Duration) -> Result<RxBuffer<'_>> {
         let deadline = self.deadline(timeout);
         loop {
@@ -780,6 +802,12 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
     /// Processes what the peer sent: takes every received buffer, handles
     /// name service, and runs endpoint callbacks (with no lock held) until
     /// none has a message left. Returns how many callbacks ran.
+    ///
+    /// Call it from a thread (or task), never from an interrupt handler: it
+    /// takes the device's lock, which the interrupted code may hold (see
+    /// [Interrupt context](Self#interrupt-context)). An interrupt-driven
+    /// firmware has its handler record the kick and the thread call `poll`
+    /// or [`wait_and_poll`](Self::wait_and_poll).
     pub fn poll(&self) -> Result<usize> {
         let mut after = After::default();
         let drained = {
@@ -806,6 +834,12 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
     }
 
     /// Waits up to `timeout` for a kick from the peer, then [`poll`](Self::poll)s.
+    ///
+    /// The wait is the device's [`Wait`]: with
+    /// [`NotifyWait`](crate::NotifyWait) over a notification that an
+    /// interrupt handler signals (a kick latch), the thread sleeps here until
+    /// the handler's kick or the timeout. Thread context only (see
+    /// [Interrupt context](Self#interrupt-context)).
     pub fn wait_and_poll(&self, timeout: Duration) -> Result<usize> {
         if !self.spin(self.deadline(timeout))? && !self.rx_kicks_on()? {
             if let Err(e) = self.wait.wait(timeout) {

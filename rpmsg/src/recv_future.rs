@@ -3,8 +3,10 @@
 //!
 //! The future takes a waiting message if there is one; otherwise it leaves
 //! its waker with the endpoint and returns `Pending`. Whoever handles the
-//! peer's kicks (a thread in `wait_and_poll`, an interrupt handler calling
-//! `poll`, or another task) files new messages and wakes it.
+//! peer's kicks (a thread in `wait_and_poll`, or another task calling
+//! `poll`) files new messages and wakes it. An interrupt handler must not
+//! call `poll` (the device's lock is not interrupt-safe): it records the kick
+//! for the thread instead (see `RpmsgDevice`'s "Interrupt context").
 
 use core::future::Future;
 use core::pin::Pin;
