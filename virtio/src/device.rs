@@ -466,7 +466,8 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
     }
 
     /// Like [`push_used`](Self::push_used), but writes `reported` as the used
-    /// `len` while making only the first `written` writable bytes visible.
+    /// `len` while saying that only the first `written` writable bytes hold
+    /// data.
     ///
     /// OpenAMP's C remote reports a returned buffer's whole descriptor
     /// length, even for a buffer it only read, and OpenAMP's C host takes
@@ -506,15 +507,16 @@ impl<'a, const N: usize, C: CacheMaintenance> DeviceQueue<'a, N, C> {
                 capacity: total,
             });
         }
-        // Write back what we wrote, then release the descriptors.
-        let mut left = written;
+        // Write back the writable buffers, then release the descriptors.
+        // All of them, not only the first `written` bytes: bytes written
+        // past `written` (a message abandoned, a retry that reports less)
+        // would otherwise stay dirty in our cache and be written back over
+        // the driver's data once it reuses the buffer.
         let mut d = chain.head;
         for _ in 0..count {
             let h = self.held[usize::from(d)];
-            if h.writable && left > 0 {
-                let n = h.len.min(left);
-                self.buffers.flush(&self.cache, h.offset, n as usize)?;
-                left -= n;
+            if h.writable {
+                self.buffers.flush(&self.cache, h.offset, h.len as usize)?;
             }
             self.in_use[usize::from(d)] = false;
             d = h.next;
