@@ -35,8 +35,12 @@ pub mod uart;
 // when a machine feature is on and the target is that core's bare-metal one).
 #[cfg(machine)]
 mod arch;
+#[cfg(all(machine, feature = "semihosting"))]
+pub use arch::semihosting;
+#[cfg(all(machine, target_arch = "aarch64"))]
+pub use arch::{boot_el, current_el};
 #[cfg(machine)]
-pub use arch::{cache::CoreCache, exit, semihosting};
+pub use arch::{cache::CoreCache, exit};
 #[cfg(machine)]
 mod console;
 #[cfg(machine)]

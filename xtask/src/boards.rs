@@ -25,7 +25,7 @@ pub const BOARDS: &[Board] = &[
     Board {
         name: "zcu102-a53",
         target: "aarch64-unknown-none",
-        examples: &["smoke", "fault", "echo"],
+        examples: &["smoke", "fault", "echo", "el"],
     },
     Board {
         name: "zynq7000",
@@ -94,15 +94,12 @@ pub fn build_all() -> Result<Vec<PathBuf>, String> {
             elfs.push(dest);
         }
     }
-    // The ZCU102 hardware variant (IPI doorbells, PM wake-up) cannot run
-    // under QEMU; make sure it keeps building (into its own target dir, so
-    // that it does not replace the QEMU images).
+    // The hardware variants cannot run under QEMU; make sure they keep
+    // building (into their own target dir, so that they do not replace the
+    // QEMU images), without semihosting, which faults on a board without a
+    // debugger. ZCU102: IPI doorbells, PM wake-up, the board's TTC rate.
     for board in ["zcu102-r5", "zcu102-a53"] {
-        let target = BOARDS
-            .iter()
-            .find(|b| b.name == board)
-            .map(|b| b.target)
-            .unwrap_or_default();
+        let target = board_target(board);
         let mut cmd = cargo_nightly();
         cmd.current_dir(boards_dir())
             .args([
@@ -118,20 +115,45 @@ pub fn build_all() -> Result<Vec<PathBuf>, String> {
                 board,
                 "--bin",
                 "echo",
+                "--no-default-features",
                 "--features",
                 "zcu102-hw",
             ])
-            .env(
-                "CARGO_TARGET_DIR",
-                boards_dir().join("target").join("zcu102-hw"),
-            )
+            .env("CARGO_TARGET_DIR", hw_target_dir())
             // The hardware A53 host embeds the hardware R5 firmware, built
             // just before it.
             .env(
                 "OPENAMP_R5_ECHO_ELF",
-                boards_dir().join("target/zcu102-hw/armv7r-none-eabihf/release/echo"),
+                hw_target_dir().join("armv7r-none-eabihf/release/echo"),
             );
         run(&mut cmd)?;
+        check_no_semihosting(&hw_target_dir().join(target).join("release").join("echo"))?;
+    }
+    // Zynq-7000: the same examples without semihosting.
+    let mut cmd = cargo_nightly();
+    cmd.current_dir(boards_dir())
+        .args([
+            "build",
+            "--release",
+            "-Zbuild-std=core,alloc",
+            "-Zbuild-std-features=compiler-builtins-mem",
+        ])
+        .args([
+            "--target",
+            board_target("zynq7000"),
+            "--package",
+            "zynq7000",
+        ])
+        .arg("--no-default-features")
+        .env("CARGO_TARGET_DIR", hw_target_dir());
+    run(&mut cmd)?;
+    for example in ["hello", "rpmsg"] {
+        check_no_semihosting(
+            &hw_target_dir()
+                .join(board_target("zynq7000"))
+                .join("release")
+                .join(example),
+        )?;
     }
     // The echo remote's RPMsg part also serves Cortex-M remote cores
     // (STM32MP1, i.MX): it must keep building for them (compile only).
@@ -147,6 +169,37 @@ pub fn build_all() -> Result<Vec<PathBuf>, String> {
         .args(["--package", "echo-remote"]);
     run(&mut cmd)?;
     Ok(elfs)
+}
+
+fn board_target(board: &str) -> &'static str {
+    BOARDS
+        .iter()
+        .find(|b| b.name == board)
+        .map(|b| b.target)
+        .unwrap_or_default()
+}
+
+/// Where the hardware variants are built.
+fn hw_target_dir() -> PathBuf {
+    boards_dir().join("target").join("zcu102-hw")
+}
+
+/// Fails if `elf` holds a semihosting trap (AArch64 `hlt #0xf000`, ARM
+/// `svc #0x123456`) at any word-aligned place: a hardware image must not.
+fn check_no_semihosting(elf: &std::path::Path) -> Result<(), String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("cannot read {}: {e}", elf.display()))?;
+    const TRAPS: [u32; 2] = [0xD45E_0000, 0xEF12_3456];
+    let found = bytes
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        .any(|w| TRAPS.contains(&w));
+    if found {
+        return Err(format!(
+            "{} is a hardware build but contains a semihosting trap",
+            elf.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Builds the no_std library crates for every board target (and the extra

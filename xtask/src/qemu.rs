@@ -41,9 +41,16 @@ fn command(board: &str, example: Option<&str>) -> Result<Command, String> {
     let cmd = match board {
         "zcu102" => {
             let example = example.unwrap_or("echo");
-            let a53 = existing(elf_path("zcu102-a53", example))?;
+            // `el2` and `el3` run the `el` image with the A53 started at
+            // EL2 (virtualization=on) or EL3 (secure=on).
+            let (image, machine) = match example {
+                "el2" => ("el", "xlnx-zcu102,virtualization=on"),
+                "el3" => ("el", "xlnx-zcu102,secure=on"),
+                other => (other, "xlnx-zcu102"),
+            };
+            let a53 = existing(elf_path("zcu102-a53", image))?;
             let mut c = Command::new("qemu-system-aarch64");
-            c.args(["-M", "xlnx-zcu102", "-smp", "6", "-m", "2G"]);
+            c.args(["-M", machine, "-smp", "6", "-m", "2G"]);
             c.args(["-nographic", "-semihosting", "-audiodev", "none,id=snd0"]);
             // UART0 (the A53's console) on our stdout, UART1 (the R5's) in a file.
             let r5_log = log_path(&format!("zcu102-{example}.r5-uart1.log"));
@@ -56,8 +63,8 @@ fn command(board: &str, example: Option<&str>) -> Result<Command, String> {
             c.arg("-kernel").arg(a53);
             // QEMU loads the R5 image of examples whose A53 half does not
             // load it itself (the echo host does, with remoteproc).
-            let r5 = elf_path("zcu102-r5", example);
-            if r5.exists() && !A53_LOADS_R5.contains(&example) {
+            let r5 = elf_path("zcu102-r5", image);
+            if r5.exists() && !A53_LOADS_R5.contains(&image) {
                 c.arg("-device")
                     .arg(format!("loader,file={},cpu-num=4", r5.display()));
             }

@@ -178,6 +178,10 @@ fn steps() -> Vec<Step> {
         Box::new(|| qemu_step("zynq7000", "hello")),
     );
     step(
+        "QEMU zcu102 el (A53 started at EL1 runs, at EL2 drops to EL1, at EL3 refuses)",
+        Box::new(el_step),
+    );
+    step(
         "QEMU zcu102 fault is reported (A53 exception vectors)",
         Box::new(|| fault_step("zcu102", "synchronous exception")),
     );
@@ -190,6 +194,20 @@ fn steps() -> Vec<Step> {
 
 fn qemu_step(board: &str, example: &str) -> Result<(), String> {
     qemu::run(board, Some(example)).and_then(qemu::status_to_result)
+}
+
+/// Starts the A53 `el` image at EL1, EL2 and EL3: the first two must run
+/// at EL1 and pass, the last must refuse with a message and status 1.
+fn el_step() -> Result<(), String> {
+    qemu_step("zcu102", "el")?;
+    qemu_step("zcu102", "el2")?;
+    let (status, console) = qemu::run_captured("zcu102", "el3")?;
+    if status.code() != Some(1) || !console.contains("fatal: started at EL3") {
+        return Err(format!(
+            "started at EL3, the image exited with {status} without refusing"
+        ));
+    }
+    Ok(())
 }
 
 /// Runs a board's `fault` example, which must report `expected` and exit 1.

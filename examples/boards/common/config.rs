@@ -58,3 +58,8 @@ pub fn a53_timer() -> openamp_metal_sys_baremetal::timer::GenericTimer {
         None => GenericTimer::new(), // panics with the reason
     }
 }
+
+#[cfg(all(feature = "zcu102-hw", feature = "semihosting"))]
+compile_error!(
+    "zcu102-hw is a hardware build: build it with --no-default-features (a semihosting call faults without a debugger)"
+);

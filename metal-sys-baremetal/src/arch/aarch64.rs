@@ -1,10 +1,66 @@
 //! Start-up and exception vectors of the Cortex-A53 at EL1.
 //!
-//! `_start` parks every core but the first, sets the stack, turns on the
-//! FP/SIMD unit (Rust uses its registers freely), installs the vectors,
-//! copies `.data`, zeroes `.bss` and calls `__openamp_main`.
+//! `_start` parks every core but the first, then looks at the exception
+//! level it was started at:
+//!
+//! - **EL1** (ARM Trusted Firmware's hand-off to a bare-metal image, and
+//!   QEMU's default): nothing to change.
+//! - **EL2** (U-Boot's `go`, or ATF configured to enter at EL2): it cleans
+//!   and invalidates the image's lines from the data cache (EL2 may have run
+//!   with the MMU and caches on, as U-Boot does), turns EL2's MMU and caches
+//!   off, opens the timers and FP/SIMD to EL1, and drops to EL1 (AArch64,
+//!   interrupts masked, SCTLR_EL1 at its architectural reset shape: MMU and
+//!   caches off). EL2 is not used afterwards.
+//! - **EL3** (the FSBL starting the application directly, no ATF): our
+//!   vectors and the PM calls (SMCs to ATF) cannot work there, so the Rust
+//!   entry refuses with a message on the console ([`boot_el`] tells).
+//!
+//! Then it sets the stack, turns on the FP/SIMD unit (Rust uses its
+//! registers freely), installs the vectors, copies `.data`, zeroes `.bss`
+//! and calls `__openamp_main`.
 
 use super::fatal;
+
+/// The exception level `_start` found the core at (1, 2 or 3); the image
+/// runs at EL1 whatever it was (EL3 is refused before the application runs).
+pub fn boot_el() -> u8 {
+    // SAFETY: written once by `_start` before any Rust code runs, read-only
+    // afterwards.
+    let el = unsafe { core::ptr::addr_of!(__openamp_boot_el).read_volatile() };
+    el as u8
+}
+
+/// The exception level the caller runs at.
+pub fn current_el() -> u8 {
+    let el: u64;
+    // SAFETY: reading CurrentEL has no side effects.
+    unsafe {
+        core::arch::asm!("mrs {}, CurrentEL", out(reg) el, options(nomem, nostack, preserves_flags))
+    };
+    ((el >> 2) & 3) as u8
+}
+
+unsafe extern "C" {
+    /// The boot exception level, stored by `_start` once `.bss` (where it
+    /// lives) is zeroed.
+    static __openamp_boot_el: u64;
+}
+
+/// Runs between the start-up code and the application: refuses EL3.
+#[unsafe(no_mangle)]
+extern "C" fn __openamp_rust_start() -> ! {
+    if current_el() != 1 {
+        fatal(format_args!(
+            "started at EL{}: this image runs at EL1 (from EL2 it drops there itself); at EL3 there is no ARM Trusted Firmware under it to serve its SMCs. Boot it through BL31 (FSBL + PMU firmware + ATF + this image), or from U-Boot",
+            boot_el()
+        ));
+    }
+    unsafe extern "C" {
+        /// The application's entry, defined by `entry!`.
+        safe fn __openamp_main() -> !;
+    }
+    __openamp_main()
+}
 
 core::arch::global_asm!(
     r#"
@@ -17,7 +73,57 @@ _start:
     cbz x0, 2f
 1:  wfe
     b 1b
-2:  ldr x0, =__stack_top
+2:  mrs x9, CurrentEL
+    ubfx x9, x9, #2, #2
+    cmp x9, #2
+    b.ne 10f
+    // EL2: clean and invalidate the whole image (text to stack top) by
+    // address, in case EL2 ran with the data cache on.
+    mrs x1, ctr_el0
+    ubfx x1, x1, #16, #4
+    mov x2, #4
+    lsl x2, x2, x1
+    sub x3, x2, #1
+    ldr x0, =__openamp_image_start
+    bic x0, x0, x3
+    ldr x1, =__stack_top
+8:  dc civac, x0
+    add x0, x0, x2
+    cmp x0, x1
+    b.lo 8b
+    dsb sy
+    // EL2's MMU, data and instruction caches off.
+    mrs x0, sctlr_el2
+    mov x1, #((1 << 0) | (1 << 2) | (1 << 12))
+    bic x0, x0, x1
+    msr sctlr_el2, x0
+    isb
+    ic iallu
+    dsb sy
+    isb
+    // EL1 runs AArch64; no EL2 traps of timers, FP/SIMD, CP15.
+    mov x0, #(1 << 31)
+    msr hcr_el2, x0
+    mov x0, #3
+    msr cnthctl_el2, x0
+    msr cntvoff_el2, xzr
+    mov x0, #0x33ff
+    msr cptr_el2, x0
+    msr hstr_el2, xzr
+    mrs x0, midr_el1
+    msr vpidr_el2, x0
+    mrs x0, mpidr_el1
+    msr vmpidr_el2, x0
+    // SCTLR_EL1: RES1 bits only (MMU, alignment check, caches off).
+    ldr x0, =0x30d00800
+    msr sctlr_el1, x0
+    // Enter EL1h with D, A, I, F masked at label 10.
+    mov x0, #0x3c5
+    msr spsr_el2, x0
+    adr x0, 10f
+    msr elr_el2, x0
+    eret
+10: ldr x0, =__stack_top
     mov sp, x0
     mov x0, #(3 << 20)
     msr cpacr_el1, x0
@@ -41,10 +147,18 @@ _start:
     b.hs 6f
     str xzr, [x0], #8
     b 5b
-6:  bl __openamp_main
+6:  ldr x0, =__openamp_boot_el
+    str x9, [x0]
+    bl __openamp_rust_start
 7:  wfe
     b 7b
     .ltorg
+
+    .section .bss.__openamp_boot_el, "aw", %nobits
+    .balign 8
+    .global __openamp_boot_el
+__openamp_boot_el:
+    .zero 8
 
     .section .text.vectors, "ax"
     .balign 2048

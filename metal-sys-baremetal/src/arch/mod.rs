@@ -3,29 +3,52 @@
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+#[cfg(target_arch = "aarch64")]
+pub use aarch64::{boot_el, current_el};
 #[cfg(target_arch = "arm")]
 mod armv7;
 
 pub mod cache;
 #[cfg(feature = "critical-section-impl")]
 mod critical;
+#[cfg(feature = "semihosting")]
 pub mod semihosting;
 
 /// Ends the program with `status`.
 ///
-/// With feature `semihosting` this asks the debugger or QEMU to exit with
-/// that status; otherwise the core stops in a low-power loop (the usual end
-/// of firmware on hardware with no debugger attached).
+/// With feature `semihosting` (QEMU, or a debugger attached) this asks the
+/// debugger or QEMU to exit with that status. Without it, as on a board
+/// that runs on its own, it prints the status on the console, masks this
+/// core's interrupts and stops the core in a low-power loop: a semihosting
+/// call with nobody to answer it would fault.
 pub fn exit(status: i32) -> ! {
     #[cfg(feature = "semihosting")]
     semihosting::exit(status);
     #[cfg(not(feature = "semihosting"))]
     {
-        let _ = status;
+        use core::fmt::Write;
+        let _ = writeln!(crate::console(), "halted: exit status {status}");
+        mask_interrupts();
         loop {
             halt();
         }
     }
+}
+
+/// Masks IRQ and FIQ at this core for good.
+#[cfg(not(feature = "semihosting"))]
+fn mask_interrupts() {
+    // SAFETY: only sets this core's interrupt masks; nothing runs after
+    // this but the halt loop.
+    #[cfg(target_arch = "arm")]
+    unsafe {
+        core::arch::asm!("cpsid if", options(nomem, nostack))
+    };
+    // SAFETY: as above (DAIF.I and DAIF.F).
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("msr daifset, #3", options(nomem, nostack))
+    };
 }
 
 /// Waits for an interrupt (or event); used where there is nothing left to do.

@@ -1,8 +1,9 @@
 //! Arm semihosting: the debugger's (or QEMU's) console and exit.
 //!
 //! These calls trap to a debugger; without one attached (and without QEMU's
-//! `-semihosting`) they fault, which is why [`crate::exit`] uses them only
-//! with feature `semihosting`.
+//! `-semihosting`) they fault. That is why this module exists only with
+//! feature `semihosting`, which QEMU builds turn on and hardware builds
+//! leave off.
 
 /// SYS_WRITE0: print a NUL-terminated string.
 const SYS_WRITE0: usize = 0x04;
