@@ -79,9 +79,16 @@ pub enum Error {
         /// Bytes left in the pool.
         free: usize,
     },
-    /// A device address or length does not fit the 32 bits of a table field.
-    #[error("address {value:#x} does not fit in a 32-bit table field")]
+    /// An address the host chose does not fit the 32 bits of a table field
+    /// (typically memory whose physical addresses are a 64-bit process's
+    /// virtual ones: give the remote memory addressed as it sees it, e.g. a
+    /// [`MemoryPlatform`](crate::MemoryPlatform)).
+    #[error("entry {entry}: {field} {value:#x} does not fit in its 32-bit table field")]
     AddressTooLarge {
+        /// The table entry.
+        entry: usize,
+        /// The field ("carveout da", "vring 1 pa", ...).
+        field: &'static str,
         /// The value.
         value: u64,
     },

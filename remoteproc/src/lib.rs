@@ -14,6 +14,7 @@ compile_error!("openamp-remoteproc supports little-endian targets only");
 pub mod elf;
 mod error;
 pub mod mem;
+mod memory;
 pub mod ops;
 pub mod remote;
 mod rproc;
@@ -28,6 +29,7 @@ pub mod linux;
 
 pub use error::{Error, Result};
 pub use mem::{AddressSpace, Allocation, Mapping, MemPool, MemoryMap};
+pub use memory::MemoryPlatform;
 pub use ops::{OpsNotifier, RemoteprocOps};
 pub use rproc::Remoteproc;
 pub use state::State;

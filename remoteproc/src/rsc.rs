@@ -88,8 +88,42 @@ pub(crate) fn map_da<'a, O: RemoteprocOps<'a>>(
     map.da_region(da, len)
 }
 
-fn to_u32(value: u64) -> Result<u32> {
-    u32::try_from(value).map_err(|_| Error::AddressTooLarge { value })
+/// `value` for table field `field` of entry `entry`, if it fits.
+pub(crate) fn to_u32(entry: usize, field: &'static str, value: u64) -> Result<u32> {
+    u32::try_from(value).map_err(|_| Error::AddressTooLarge {
+        entry,
+        field,
+        value,
+    })
+}
+
+/// The name of vring `i`'s `da` (`pa` with `pa`) field, for errors.
+pub(crate) fn vring_field(i: u8, pa: bool) -> &'static str {
+    const DA: [&str; 8] = [
+        "vring 0 da",
+        "vring 1 da",
+        "vring 2 da",
+        "vring 3 da",
+        "vring 4 da",
+        "vring 5 da",
+        "vring 6 da",
+        "vring 7 da",
+    ];
+    const PA: [&str; 8] = [
+        "vring 0 pa",
+        "vring 1 pa",
+        "vring 2 pa",
+        "vring 3 pa",
+        "vring 4 pa",
+        "vring 5 pa",
+        "vring 6 pa",
+        "vring 7 pa",
+    ];
+    let names = if pa { &PA } else { &DA };
+    names
+        .get(usize::from(i))
+        .copied()
+        .unwrap_or(if pa { "vring pa" } else { "vring da" })
 }
 
 fn opt(v: u32) -> Option<u64> {
@@ -130,13 +164,13 @@ pub fn handle_resources<'a, O: RemoteprocOps<'a>>(
                             _ => ops.mmap(pa, None, len)?,
                         };
                         map.add(m.da, m.region);
-                        writer.set_carveout_da(index, to_u32(m.da)?)?;
+                        writer.set_carveout_da(index, to_u32(index, "carveout da", m.da)?)?;
                         m
                     }
                 };
                 if c.pa == FW_RSC_ADDR_ANY {
                     let pa = m.region.offset_to_phys(0).unwrap_or(m.da);
-                    writer.set_carveout_pa(index, to_u32(pa)?)?;
+                    writer.set_carveout_pa(index, to_u32(index, "carveout pa", pa)?)?;
                 }
                 res.mappings.push(m);
             }
@@ -170,8 +204,10 @@ pub fn handle_resources<'a, O: RemoteprocOps<'a>>(
                         (None, Some(pool)) => {
                             let a = pool.alloc(len, (r.align as usize).max(16))?;
                             let pa = a.region.offset_to_phys(0).unwrap_or(a.da);
-                            writer.set_vring_da(index, i, to_u32(a.da)?)?;
-                            writer.set_vring_pa(index, i, to_u32(pa)?)?;
+                            let da = to_u32(index, vring_field(i, false), a.da)?;
+                            let pa = to_u32(index, vring_field(i, true), pa)?;
+                            writer.set_vring_da(index, i, da)?;
+                            writer.set_vring_pa(index, i, pa)?;
                             map.add(a.da, a.region);
                         }
                         // Left for the transport to refuse.

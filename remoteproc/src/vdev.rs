@@ -161,14 +161,14 @@ impl<'a, N: Notify> VdevTransport<'a, N> {
             let (da, region) = if v.da == FW_RSC_ADDR_ANY {
                 let pool = pool.as_deref_mut().ok_or(bad("no pool to place it in"))?;
                 let a = pool.alloc(len, (v.align as usize).max(16))?;
-                let da = u32::try_from(a.da).map_err(|_| Error::AddressTooLarge { value: a.da })?;
+                let da = crate::rsc::to_u32(index, crate::rsc::vring_field(i, false), a.da)?;
                 if da % v.align != 0 {
                     return Err(bad(
                         "the pool placed it at a da that is not a multiple of align",
                     ));
                 }
                 let pa = a.region.offset_to_phys(0).unwrap_or(a.da);
-                let pa = u32::try_from(pa).map_err(|_| Error::AddressTooLarge { value: pa })?;
+                let pa = crate::rsc::to_u32(index, crate::rsc::vring_field(i, true), pa)?;
                 writer.set_vring_da(index, i, da)?;
                 writer.set_vring_pa(index, i, pa)?;
                 (da, a.region)

@@ -350,6 +350,31 @@ impl<'a> IoRegion<'a> {
         }
     }
 
+    /// A region over memory we own exclusively for `'a`, whose first byte
+    /// has physical (device) address `phys`: ordinary memory standing in
+    /// for a remote's, addressed as its firmware sees it.
+    ///
+    /// Fails if `phys + mem.len()` overflows.
+    ///
+    /// ```
+    /// # use openamp_metal::IoRegion;
+    /// let mut ram = vec![0u8; 0x1000];
+    /// let r = IoRegion::from_slice_at(&mut ram, 0x3ED0_0000)?;
+    /// assert_eq!(r.offset_to_phys(0x10)?, 0x3ED0_0010);
+    /// assert_eq!(r.phys_to_offset(0x3ED0_0FFF)?, 0xFFF);
+    /// # Ok::<(), openamp_metal::Error>(())
+    /// ```
+    pub fn from_slice_at(mem: &'a mut [u8], phys: u64) -> Result<Self> {
+        if phys.checked_add(mem.len() as u64).is_none() {
+            return Err(Error::InvalidRegion {
+                reason: "physical range overflows",
+            });
+        }
+        let mut region = Self::from_slice(mem);
+        region.phys = PhysMap::Contiguous(phys);
+        Ok(region)
+    }
+
     /// Size of the region in bytes.
     pub fn size(&self) -> usize {
         self.size
