@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Every target we support is little-endian; the wire formats assume it.
 #[cfg(not(target_endian = "little"))]

@@ -2,6 +2,7 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The wire format is little-endian and legacy virtio uses the CPU's order.
 #[cfg(not(target_endian = "little"))]

@@ -114,6 +114,10 @@ fn steps() -> Vec<Step> {
                 .env("RUSTDOCFLAGS", "-D warnings"))
         }),
     );
+    step(
+        "cargo doc with docs.rs's settings (features marked)",
+        Box::new(docs_rs),
+    );
     for &(krate, features) in MIRI_CRATES {
         step(
             &format!("miri test -p {krate}"),
@@ -253,4 +257,54 @@ pub fn run_all() -> Result<(), String> {
     } else {
         Err(format!("{failed} step(s) failed"))
     }
+}
+
+/// Library crates documented as docs.rs documents them.
+const DOCS_RS_CRATES: &[&str] = &[
+    "metal",
+    "metal-sys-linux",
+    "rsc-table",
+    "virtio",
+    "rpmsg",
+    "remoteproc",
+];
+
+/// Builds each library crate's docs as docs.rs will: nightly, `--cfg docsrs`
+/// (every feature-gated item says which feature it needs) and the features
+/// its `[package.metadata.docs.rs]` lists, warnings denied.
+fn docs_rs() -> Result<(), String> {
+    for dir in DOCS_RS_CRATES {
+        let manifest = std::fs::read_to_string(format!("{dir}/Cargo.toml"))
+            .map_err(|e| format!("{dir}/Cargo.toml: {e}"))?;
+        let features = docs_rs_features(&manifest).ok_or(format!(
+            "{dir}/Cargo.toml has no [package.metadata.docs.rs] features"
+        ))?;
+        let mut c = cargo_nightly();
+        c.args(["doc", "--no-deps", "--manifest-path"])
+            .arg(format!("{dir}/Cargo.toml"))
+            .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings");
+        if !features.is_empty() {
+            c.args(["--features", &features.join(",")]);
+        }
+        run(&mut c)?;
+    }
+    Ok(())
+}
+
+/// The `features = [...]` of a manifest's `[package.metadata.docs.rs]`.
+fn docs_rs_features(manifest: &str) -> Option<Vec<String>> {
+    let section = manifest.split("[package.metadata.docs.rs]").nth(1)?;
+    let line = section
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .find(|l| l.trim_start().starts_with("features"))?;
+    let list = line.split_once('=')?.1.trim();
+    let inner = list.strip_prefix('[')?.strip_suffix(']')?;
+    Some(
+        inner
+            .split(',')
+            .map(|f| f.trim().trim_matches('"').to_string())
+            .filter(|f| !f.is_empty())
+            .collect(),
+    )
 }
