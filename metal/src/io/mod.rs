@@ -227,16 +227,15 @@ mod sealed {
 /// use openamp_metal::IoRegion;
 /// use core::sync::atomic::Ordering;
 ///
-/// let mut backing = [0u64; 8]; // 64 bytes, 8-aligned
-/// let region = IoRegion::from_slice(bytemuck_free(&mut backing));
+/// // Typed accesses must be naturally aligned: give the bytes an alignment.
+/// #[repr(C, align(8))]
+/// struct Backing([u8; 64]);
+/// let mut backing = Backing([0; 64]);
+/// let region = IoRegion::from_slice(&mut backing.0);
 /// region.write_u32(4, 0xdead_beef)?;
 /// assert_eq!(region.read_u32(4)?, 0xdead_beef);
 /// assert_eq!(region.fetch_add_u32(4, 1, Ordering::AcqRel)?, 0xdead_beef);
 /// assert!(region.read_u32(62).is_err()); // misaligned and out of range
-/// # fn bytemuck_free(w: &mut [u64; 8]) -> &mut [u8] {
-/// #     // SAFETY: u64 has no padding and every byte pattern is a valid u8.
-/// #     unsafe { core::slice::from_raw_parts_mut(w.as_mut_ptr().cast(), 64) }
-/// # }
 /// # Ok::<(), openamp_metal::Error>(())
 /// ```
 #[derive(Clone, Copy)]
