@@ -29,6 +29,7 @@ pub mod heap;
 mod trace_log;
 pub use trace_log::TraceLog;
 pub mod machine;
+pub mod mmu;
 pub mod uart;
 
 // What follows runs on the selected core only (`machine` is set by build.rs
@@ -49,6 +50,8 @@ pub mod irq;
 pub use console::{console, Console};
 #[cfg(all(machine, feature = "zynqmp-a53"))]
 pub mod rpu;
+#[cfg(machine)]
+pub mod stack;
 #[cfg(machine)]
 pub mod timer;
 

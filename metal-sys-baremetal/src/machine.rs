@@ -58,6 +58,15 @@ pub mod zynqmp {
     /// The A53's virtual timer interrupt (a PPI), the deadline timer of
     /// `irq::WaitForInterrupt`.
     pub const VIRTUAL_TIMER_IRQ: u32 = 27;
+    /// Where an R5 core leaves reset with low vectors: address 0, the start
+    /// of its ATCM (the other choice is 0xFFFF_0000, high vectors in OCM).
+    pub const R5_RESET_VECTOR: u64 = 0;
+    /// The TCMs as R5 core 0 sees them in split mode, and their global
+    /// addresses (how the A53 or a DMA reaches them), for each bank:
+    /// (R5 address, global address, size).
+    pub const RPU0_ATCM: (u64, u64, u64) = (0x0000_0000, 0xFFE0_0000, 0x1_0000);
+    /// RPU0's BTCM.
+    pub const RPU0_BTCM: (u64, u64, u64) = (0x0002_0000, 0xFFE2_0000, 0x1_0000);
     /// PSCI function id of CPU_ON (SMC64 calling convention).
     pub const PSCI_CPU_ON: u32 = 0xC400_0003;
     /// PSCI MPIDR-style target of RPU core 0 as QEMU's zcu102 numbers CPUs.

@@ -35,25 +35,42 @@ const PM_REQUEST_WAKEUP: u64 = 10;
 pub const NODE_RPU_0: u32 = 7;
 /// PM node id of RPU core 1.
 pub const NODE_RPU_1: u32 = 8;
+/// PM node id of R5 core 0's ATCM.
+pub const NODE_TCM_0_A: u32 = 15;
+/// PM node id of R5 core 0's BTCM.
+pub const NODE_TCM_0_B: u32 = 16;
+/// PM node id of R5 core 1's ATCM.
+pub const NODE_TCM_1_A: u32 = 17;
+/// PM node id of R5 core 1's BTCM.
+pub const NODE_TCM_1_B: u32 = 18;
+/// PM API id of `pm_request_node`.
+const PM_REQUEST_NODE: u64 = 13;
+/// `capabilities` of `pm_request_node`: access (the node powered and usable).
+const PM_CAP_ACCESS: u32 = 1;
+/// Highest quality of service.
+const MAX_QOS: u32 = 100;
 /// `ack` argument: wait until the PMU has done it.
 const REQUEST_ACK_BLOCKING: u32 = 2;
 
-/// Asks the PMU (through ATF) to wake RPU node `node` at `entry`. Returns
-/// the PM status word (0 = success). Hardware only: see the module docs.
-pub fn pm_request_wakeup(node: u32, entry: u64) -> u32 {
-    // Arguments go two 32-bit words per register: node and the low address
-    // word with bit 0 set ("use this address"), then the high address word
-    // and the acknowledgement mode.
-    let arg0 = u64::from(node) | (((entry as u32 as u64) | 1) << 32);
-    let arg1 = (entry >> 32) | (u64::from(REQUEST_ACK_BLOCKING) << 32);
+/// Asks the PMU (through ATF) for `node` with access capability, e.g. the
+/// R5's TCM banks before the A53 writes them ([`NODE_TCM_0_A`],
+/// [`NODE_TCM_0_B`]). Returns the PM status word (0 = success). Hardware
+/// only: see the module docs.
+pub fn pm_request_node(node: u32) -> u32 {
+    let arg0 = u64::from(node) | (u64::from(PM_CAP_ACCESS) << 32);
+    let arg1 = u64::from(MAX_QOS) | (u64::from(REQUEST_ACK_BLOCKING) << 32);
+    pm_call(PM_REQUEST_NODE, arg0, arg1)
+}
+
+fn pm_call(api: u64, arg0: u64, arg1: u64) -> u32 {
     let ret: u64;
     // SAFETY: an SMC to ATF's SiP service with a PM API call only asks
-    // firmware to power a node; the operands declare every register the SMC
+    // firmware to act on a node; the operands declare every register the SMC
     // calling convention lets it clobber, and it touches none of our memory.
     unsafe {
         core::arch::asm!(
             "smc #0",
-            inout("x0") PM_SIP_SVC | PM_REQUEST_WAKEUP => ret,
+            inout("x0") PM_SIP_SVC | api => ret,
             inout("x1") arg0 => _,
             inout("x2") arg1 => _,
             inout("x3") 0u64 => _,
@@ -61,4 +78,17 @@ pub fn pm_request_wakeup(node: u32, entry: u64) -> u32 {
         )
     };
     ret as u32
+}
+
+/// Asks the PMU (through ATF) to wake RPU node `node` at `entry`, which for
+/// an R5 must be its reset vector: 0 (low vectors, ATCM) or 0xFFFF_0000
+/// (high vectors); the PMU firmware takes no other address. Returns the PM
+/// status word (0 = success). Hardware only: see the module docs.
+pub fn pm_request_wakeup(node: u32, entry: u64) -> u32 {
+    // Arguments go two 32-bit words per register: node and the low address
+    // word with bit 0 set ("use this address"), then the high address word
+    // and the acknowledgement mode.
+    let arg0 = u64::from(node) | (((entry as u32 as u64) | 1) << 32);
+    let arg1 = (entry >> 32) | (u64::from(REQUEST_ACK_BLOCKING) << 32);
+    pm_call(PM_REQUEST_WAKEUP, arg0, arg1)
 }

@@ -129,6 +129,10 @@ pub fn build_all() -> Result<Vec<PathBuf>, String> {
         run(&mut cmd)?;
         check_no_semihosting(&hw_target_dir().join(target).join("release").join("echo"))?;
     }
+    // The R5 echo firmware, both builds, must load where a ZCU102 boots it
+    // (and where Linux's zynqmp_r5_remoteproc can put it).
+    check_r5_layout(&elf_path("zcu102-r5", "echo"))?;
+    check_r5_layout(&hw_target_dir().join("armv7r-none-eabihf/release/echo"))?;
     // Zynq-7000: the same examples without semihosting.
     let mut cmd = cargo_nightly();
     cmd.current_dir(boards_dir())
@@ -198,6 +202,63 @@ fn check_no_semihosting(elf: &std::path::Path) -> Result<(), String> {
             "{} is a hardware build but contains a semihosting trap",
             elf.display()
         ));
+    }
+    Ok(())
+}
+
+/// R5 core 0's memory in split mode as Xilinx's device trees give it to a
+/// firmware: ATCM, BTCM (R5 addresses) and the `rproc_0_fw_image` carveout.
+const R5_FIRMWARE_MEMORY: [(u32, u32, &str); 3] = [
+    (0x0000_0000, 0x1_0000, "ATCM"),
+    (0x0002_0000, 0x1_0000, "BTCM"),
+    (0x3ED0_0000, 0x4_0000, "the rproc_0_fw_image carveout"),
+];
+
+/// Checks an R5 ELF32 boots from TCM: its entry is in ATCM, a segment
+/// loads at 0 (the reset vector), and every loadable segment lies inside
+/// one of [`R5_FIRMWARE_MEMORY`].
+fn check_r5_layout(elf: &std::path::Path) -> Result<(), String> {
+    let b = std::fs::read(elf).map_err(|e| format!("cannot read {}: {e}", elf.display()))?;
+    let bad = |what: String| Err(format!("{}: {what}", elf.display()));
+    let u16_at = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    let u32_at = |o: usize| {
+        b.get(o..o + 4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    if b.get(..5) != Some(b"\x7fELF\x01") {
+        return bad("not an ELF32 file".into());
+    }
+    let (Some(entry), Some(phoff), Some(phentsize), Some(phnum)) =
+        (u32_at(24), u32_at(28), u16_at(42), u16_at(44))
+    else {
+        return bad("truncated ELF header".into());
+    };
+    if entry >= R5_FIRMWARE_MEMORY[0].1 {
+        return bad(format!("entry {entry:#x} is not in ATCM"));
+    }
+    let mut at_zero = false;
+    for i in 0..usize::from(phnum) {
+        let ph = phoff as usize + i * usize::from(phentsize);
+        let (Some(kind), Some(paddr), Some(memsz)) = (u32_at(ph), u32_at(ph + 12), u32_at(ph + 20))
+        else {
+            return bad("truncated program header".into());
+        };
+        if kind != 1 || memsz == 0 {
+            continue; // not PT_LOAD
+        }
+        at_zero |= paddr == 0;
+        let end = u64::from(paddr) + u64::from(memsz);
+        if !R5_FIRMWARE_MEMORY
+            .iter()
+            .any(|&(base, len, _)| paddr >= base && end <= u64::from(base) + u64::from(len))
+        {
+            return bad(format!(
+                "segment {i} at {paddr:#x}..{end:#x} is outside the ATCM, BTCM and the 256 KiB firmware carveout at 0x3ED00000"
+            ));
+        }
+    }
+    if !at_zero {
+        return bad("no segment loads at 0x0, where the R5 leaves reset".into());
     }
     Ok(())
 }

@@ -90,20 +90,23 @@ fn steps() -> Vec<Step> {
         }),
     );
     step(
-        "rsc-table inspects the R5 firmware's table",
+        "rsc-table inspects the R5 firmwares' tables (smoke, echo: TCM boot, table in DDR)",
         Box::new(|| {
-            let elf = boards::elf_path("zcu102-r5", "smoke");
-            run(cargo()
-                .args([
-                    "run",
-                    "--quiet",
-                    "--package",
-                    "openamp-rsc-table",
-                    "--features",
-                    "cli",
-                    "--",
-                ])
-                .arg(elf))
+            for example in ["smoke", "echo"] {
+                let elf = boards::elf_path("zcu102-r5", example);
+                run(cargo()
+                    .args([
+                        "run",
+                        "--quiet",
+                        "--package",
+                        "openamp-rsc-table",
+                        "--features",
+                        "cli",
+                        "--",
+                    ])
+                    .arg(elf))?;
+            }
+            Ok(())
         }),
     );
     step(

@@ -1,7 +1,9 @@
 //! Start-up and exception vectors of the AArch32 cores (Cortex-A9, Cortex-R5).
 //!
-//! The first instruction of the image is `_start` (the linker script puts it
-//! at the start of RAM). It masks interrupts, gives every exception mode a
+//! The image starts with the exception vectors (the linker script puts them
+//! at the start of its BOOT region: RAM, or an R5's ATCM at 0x0, where the
+//! R5 leaves reset), whose reset entry jumps to `_start`, also the ELF
+//! entry. `_start` masks interrupts, gives every exception mode a
 //! stack, turns the FPU on before any Rust code could use it, installs the
 //! vectors, copies `.data`, zeroes `.bss` and calls the application's
 //! `__openamp_main` (see [`entry!`](crate::entry)).
@@ -79,7 +81,10 @@ _start:
 3:  cmp r0, r1
     strlo r2, [r0], #4
     blo 3b
-    bl __openamp_main
+    @ Calls out of the boot code go through a register: an R5 image keeps
+    @ it in its ATCM at 0x0, out of a `bl`'s reach of code in DDR.
+    ldr r0, =__openamp_main
+    blx r0
 4:  wfi
     b 4b
     .ltorg
@@ -128,7 +133,9 @@ __openamp_exc_reserved:
 __openamp_exc_fiq:
     mov r0, #7
 5:  mov r1, lr
-    b __openamp_exception
+    ldr r2, =__openamp_exception
+    bx r2
+    .ltorg
 "#
 );
 
@@ -152,12 +159,14 @@ macro_rules! irq_entry {
             "sub sp, sp, r1",
             "push {{r1, lr}}",
             $($vfp_save,)*
-            "bl __openamp_irq_dispatch",
+            "ldr r12, =__openamp_irq_dispatch",
+            "blx r12",
             $($vfp_restore,)*
             "pop {{r1, lr}}",
             "add sp, sp, r1",
             "pop {{r0-r3, r12}}",
             "rfeia sp!",
+            ".ltorg",
         );
     };
 }
@@ -173,8 +182,9 @@ compile_error!(
 );
 
 // Where the vectors go differs: the A9 has VBAR; the R5 has none and takes
-// exceptions at address 0 (its ATCM on hardware, DDR under QEMU), so the
-// table is copied there.
+// exceptions at address 0 (its ATCM on hardware, DDR under QEMU), where an
+// image that boots from TCM links them; one linked elsewhere copies them
+// there.
 #[cfg(feature = "zynq7000")]
 core::arch::global_asm!(
     r#"
@@ -201,14 +211,18 @@ __openamp_install_vectors:
     mrc p15, 0, r0, c1, c0, 0
     bic r0, r0, #(1 << 13)
     mcr p15, 0, r0, c1, c0, 0
+    @ An image whose vectors are linked at 0x0 (its ATCM) has them there
+    @ already; one linked elsewhere copies them.
     ldr r0, =__openamp_vectors
+    cmp r0, #0
+    beq 2f
     mov r1, #0
     mov r2, #16
 1:  ldr r3, [r0], #4
     str r3, [r1], #4
     subs r2, r2, #1
     bne 1b
-    dsb
+2:  dsb
     isb
     bx lr
     .ltorg

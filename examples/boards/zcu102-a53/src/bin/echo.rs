@@ -1,5 +1,7 @@
-//! ZynqMP A53 RPMsg host: loads the R5 echo firmware it embeds into DDR
-//! with `openamp-remoteproc`, starts R5 core 0, sets up the vdev from the
+//! ZynqMP A53 RPMsg host: loads the R5 echo firmware it embeds with
+//! `openamp-remoteproc` (its boot code into R5 core 0's ATCM, through the
+//! TCM's global address after zeroing both banks, the rest into DDR), wakes
+//! R5 core 0 at its reset vector 0 as the hardware does, sets up the vdev from the
 //! firmware's resource table, echoes every payload size, reads the R5's
 //! trace buffer, stops the R5, and exits with status 0 only if every echo
 //! matched.
@@ -32,6 +34,10 @@ use openamp_metal_sys_baremetal::heap::BumpHeap;
 use openamp_metal_sys_baremetal::irq::{self, Trigger, WaitForInterrupt};
 #[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::machine::zynqmp::QEMU_R5_0_CPU;
+use openamp_metal_sys_baremetal::machine::zynqmp::{R5_RESET_VECTOR, RPU0_ATCM, RPU0_BTCM};
+use openamp_metal_sys_baremetal::mmu::{self, Memory, Region};
+#[cfg(feature = "zcu102-hw")]
+use openamp_metal_sys_baremetal::rpu;
 #[cfg(not(feature = "zcu102-hw"))]
 use openamp_metal_sys_baremetal::rpu::psci_cpu_on;
 use openamp_metal_sys_baremetal::timer::GenericTimer;
@@ -47,8 +53,56 @@ static R5_ECHO: &[u8] = include_bytes!(env!("OPENAMP_R5_ECHO_ELF"));
 #[global_allocator]
 static HEAP: BumpHeap<{ 64 * 1024 }> = BumpHeap::new();
 
-/// The R5's memory as the A53 may map it: its image and the shared window.
-const R5_MEMORY: (u64, u64) = (0x3ED0_0000, 0x4000_0000);
+/// The R5's DDR as the A53 may map it: the firmware carveout, then the
+/// vring and buffer carveouts (identity: the R5 sees DDR where we do).
+const R5_DDR: (u64, u64) = (
+    smoke::FW_CARVEOUT as u64,
+    (smoke::BUFFER_POOL + smoke::BUFFER_POOL_LEN) as u64,
+);
+
+/// The A53's address of the R5's `[da, da + len)`: a TCM bank (split mode,
+/// core 0) through its global address, or the R5's DDR; `None` for
+/// anything else.
+fn r5_to_a53(da: u64, len: u64) -> Option<u64> {
+    let end = da.checked_add(len)?;
+    for bank in [RPU0_ATCM, RPU0_BTCM] {
+        if da >= bank.0 && end <= bank.0 + bank.2 {
+            return Some(bank.1 + (da - bank.0));
+        }
+    }
+    (da >= R5_DDR.0 && end <= R5_DDR.1).then_some(da)
+}
+
+/// The TCM's global window (RPU0's ATCM, the gap, its BTCM) and where it
+/// really is: itself on hardware. QEMU models no TCM; there the R5's 0x0
+/// is DDR at 0x0, so the QEMU build maps the global window onto that DDR
+/// and the loader takes the hardware's path (writes through 0xFFE00000).
+const TCM_WINDOW: Region = Region {
+    va: RPU0_ATCM.1,
+    pa: if cfg!(feature = "zcu102-hw") {
+        RPU0_ATCM.1
+    } else {
+        RPU0_ATCM.0
+    },
+    len: RPU0_BTCM.1 + RPU0_BTCM.2 - RPU0_ATCM.1,
+    memory: Memory::Uncached,
+};
+
+/// The MMU on, caches on, with everything the R5 shares non-cacheable:
+/// its carveout (which the loader writes and the R5 then runs from), the
+/// control page, trace, vrings and buffers, the QEMU doorbell page, and
+/// the TCM window.
+fn mmu_on() -> openamp_metal::Result<()> {
+    mmu::enable(&[
+        Region::identity(R5_DDR.0, R5_DDR.1 - R5_DDR.0, Memory::Uncached),
+        Region::identity(
+            smoke::WINDOW as u64,
+            smoke::WINDOW_LEN as u64,
+            Memory::Uncached,
+        ),
+        TCM_WINDOW,
+    ])
+}
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The R5's kicks, recorded by [`kick_irq`].
@@ -79,11 +133,11 @@ fn main() -> ! {
     }
 }
 
-/// R5 core 0 under QEMU, as remoteproc sees it.
+/// R5 core 0, as remoteproc sees it.
 struct R5Core<B> {
-    window: IoRegion<'static>,
+    /// The echo's control page (the R5's "parked" word).
+    control: IoRegion<'static>,
     bell: B,
-    entry: u64,
 }
 
 impl<B: Notify> RemoteprocOps<'static> for R5Core<B> {
@@ -96,37 +150,35 @@ impl<B: Notify> RemoteprocOps<'static> for R5Core<B> {
         let addr = da.or(pa).ok_or(Error::Unsupported {
             op: "mmap at any address",
         })?;
-        let end = addr.checked_add(len).ok_or(Error::Unsupported {
-            op: "mmap past the address space",
+        let at = r5_to_a53(addr, len).ok_or(Error::Unsupported {
+            op: "mmap outside the R5's TCM and DDR",
         })?;
-        if addr < R5_MEMORY.0 || end > R5_MEMORY.1 {
-            return Err(Error::Unsupported {
-                op: "mmap outside the R5's memory",
-            });
-        }
-        // SAFETY: [addr, end) is inside the DDR reserved for the R5 image and
-        // the shared window (R5_MEMORY), identity-mapped with the MMU off and
-        // used by nothing else of this image; accesses go through IoRegion.
+        // SAFETY: [at, at + len) is one of R5 core 0's TCM banks (through
+        // its global address) or DDR reserved for the R5 (R5_DDR), both
+        // mapped non-cacheable (mmu_on) and used by nothing else of this
+        // image; accesses go through IoRegion.
         let region = unsafe {
             IoRegion::new(
-                addr as usize as *mut u8,
+                at as usize as *mut u8,
                 len as usize,
-                PhysMap::Contiguous(addr),
+                PhysMap::Contiguous(at),
                 IoAttr::UNCACHED,
             )
         }?;
         Ok(Mapping { da: addr, region })
     }
 
+    /// Wakes the R5 at its reset vector (0, low vectors: its ATCM), as the
+    /// PMU firmware on hardware does; never at the ELF entry.
     fn start(&mut self) -> openamp_remoteproc::Result<()> {
-        self.window
-            .store_u32(smoke::R5_HALTED, 0, Ordering::Release)?;
-        match start_r5(self.entry) {
+        self.control
+            .store_u32(smoke::R5_PARKED, 0, Ordering::Release)?;
+        match start_r5(R5_RESET_VECTOR) {
             0 => Ok(()),
             ret => Err(Error::Os {
-                op: "PSCI CPU_ON of R5 core 0".into(),
+                op: "waking R5 core 0".into(),
                 errno: ret as i32,
-                reason: alloc::format!("PSCI returned {ret}"),
+                reason: alloc::format!("PSCI CPU_ON / pm_request_wakeup returned {ret}"),
             }),
         }
     }
@@ -137,7 +189,7 @@ impl<B: Notify> RemoteprocOps<'static> for R5Core<B> {
     fn stop(&mut self) -> openamp_remoteproc::Result<()> {
         let clock = config::a53_timer();
         let deadline = clock.deadline(TIMEOUT);
-        while self.window.load_u32(smoke::R5_HALTED, Ordering::Acquire)? == 0 {
+        while self.control.load_u32(smoke::R5_PARKED, Ordering::Acquire)? == 0 {
             if deadline.expired(&clock) {
                 return Err(Error::Timeout {
                     what: "the R5 to park",
@@ -168,7 +220,9 @@ fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Failed {
 /// Kicking the R5 under QEMU: a polled word in shared DDR (QEMU connects
 /// no IPI to the R5, and models no GIC for it).
 #[cfg(not(feature = "zcu102-hw"))]
-fn doorbell(window: IoRegion<'static>) -> openamp_metal::Result<impl Notify + WaitNotify + Sync> {
+fn doorbell() -> openamp_metal::Result<impl Notify + WaitNotify + Sync> {
+    let window = smoke::window()?;
+    window.fill(0, smoke::SHM_LEN, 0)?;
     PolledDoorbell::new(window, smoke::BELL_A53, smoke::BELL_R5, config::a53_timer())
 }
 
@@ -191,7 +245,7 @@ fn host_ipi_regs() -> openamp_metal::Result<IoRegion<'static>> {
 
 /// Kicking the R5 on a ZCU102: the host IPI channel, triggering RPU0's.
 #[cfg(feature = "zcu102-hw")]
-fn doorbell(_window: IoRegion<'static>) -> openamp_metal::Result<impl Notify + WaitNotify + Sync> {
+fn doorbell() -> openamp_metal::Result<impl Notify + WaitNotify + Sync> {
     use openamp_metal_sys_baremetal::doorbell::ZynqMpIpi;
     let ipi = ZynqMpIpi::new(host_ipi_regs()?, config::R5_IPI.mask, config::a53_timer())?;
     // The R5's kicks raise the channel's interrupt (see kick_irq).
@@ -210,27 +264,51 @@ fn start_r5(entry: u64) -> i64 {
     ));
 }
 
+/// Makes R5 core 0's TCM ready to load: on hardware the PMU powers the
+/// banks for us (pm_request_node); then every word is written once, as the
+/// TCM's ECC needs before anything reads it (a partial write of a word
+/// whose ECC was never set reads it first and faults).
+fn prepare_tcm(rproc: &mut Remoteproc<'static, R5Core<impl Notify>>) -> Result<(), Failed> {
+    #[cfg(feature = "zcu102-hw")]
+    for node in [rpu::NODE_TCM_0_A, rpu::NODE_TCM_0_B] {
+        match rpu::pm_request_node(node) {
+            0 => {}
+            status => {
+                return Err(Failed(alloc::format!(
+                    "pm_request_node({node}) for R5 core 0's TCM returned {status}"
+                )))
+            }
+        }
+    }
+    for bank in [RPU0_ATCM, RPU0_BTCM] {
+        let m = rproc
+            .ops_mut()
+            .mmap(None, Some(bank.0), bank.2)
+            .map_err(fail("TCM"))?;
+        m.region.fill(0, bank.2 as usize, 0).map_err(fail("TCM"))?;
+    }
+    Ok(())
+}
+
 fn run() -> Result<(), Failed> {
-    let window = smoke::window().map_err(fail("shared window"))?;
-    window
-        .fill(0, smoke::VRING_POOL - smoke::WINDOW, 0)
-        .map_err(fail("shared window"))?;
+    mmu_on().map_err(fail("MMU"))?;
+    let shared = smoke::echo_shared().map_err(fail("shared memory"))?;
+    // Control page, trace buffer and vring pool start out zero.
+    shared
+        .fill(0, smoke::BUFFER_POOL - smoke::ECHO_SHARED, 0)
+        .map_err(fail("shared memory"))?;
     irq::init().map_err(fail("interrupts"))?;
     irq::register(config::HOST_IPI.irq, Trigger::Level, kick_irq).map_err(fail("interrupts"))?;
     irq::enable();
-    let bell = doorbell(window).map_err(fail("doorbell"))?;
+    let bell = doorbell().map_err(fail("doorbell"))?;
 
-    let mut rproc = Remoteproc::new(R5Core {
-        window,
-        bell,
-        entry: 0,
-    })
-    .map_err(fail("remoteproc"))?;
-    let vrings = window
-        .sub_region(smoke::VRING_POOL - smoke::WINDOW, smoke::VRING_POOL_LEN)
-        .map_err(fail("pool"))?;
+    let control = smoke::echo_part(smoke::R5_CONTROL, 4).map_err(fail("control page"))?;
+    let mut rproc = Remoteproc::new(R5Core { control, bell }).map_err(fail("remoteproc"))?;
+    let vrings =
+        smoke::echo_part(smoke::VRING_POOL, smoke::VRING_POOL_LEN).map_err(fail("pool"))?;
     rproc.set_pool(MemPool::new(vrings, smoke::VRING_POOL as u64));
     rproc.config().map_err(fail("config"))?;
+    prepare_tcm(&mut rproc)?;
     let image = rproc
         .load(
             &mut SliceStore::new(R5_ECHO),
@@ -239,11 +317,17 @@ fn run() -> Result<(), Failed> {
         )
         .map_err(fail("load"))?;
     println!(
-        "a53: loaded the R5 echo firmware ({} bytes), entry {:#x}",
+        "a53: loaded the R5 echo firmware ({} bytes, ELF entry {:#x}); waking the R5 at its reset vector {:#x}",
         R5_ECHO.len(),
-        image.entry
+        image.entry,
+        R5_RESET_VECTOR
     );
-    rproc.ops_mut().entry = image.entry;
+    if image.entry >= RPU0_ATCM.2 {
+        return Err(Failed(alloc::format!(
+            "the R5 image's entry {:#x} is not in its ATCM: it would not boot from reset",
+            image.entry
+        )));
+    }
     rproc.start().map_err(fail("start"))?;
 
     let clock = config::a53_timer();
@@ -251,8 +335,7 @@ fn run() -> Result<(), Failed> {
     // deadline timer) ends them.
     let kicks = LatchWait::new(&KICKS, clock, WaitForInterrupt::new(clock));
     let (messages, total_ns) = {
-        let buffers = window
-            .sub_region(smoke::BUFFER_POOL - smoke::WINDOW, smoke::BUFFER_POOL_LEN)
+        let buffers = smoke::echo_part(smoke::BUFFER_POOL, smoke::HOST_BUFFERS_LEN)
             .map_err(fail("buffers"))?;
         let transport = rproc
             .create_virtio(0, Role::Driver, buffers)

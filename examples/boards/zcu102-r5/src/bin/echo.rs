@@ -50,28 +50,41 @@ resource_table! {
             Vring::new(FW_RSC_ADDR_ANY, 0x1000, 256, 1),
             Vring::new(FW_RSC_ADDR_ANY, 0x1000, 256, 2),
         ]),
-        trace: Trace = Trace::new(smoke::TRACE_BASE as u32, smoke::TRACE_LEN as u32, "r5_trace"),
+        trace: Trace = Trace::new(smoke::ECHO_TRACE as u32, smoke::ECHO_TRACE_LEN as u32, "r5_trace"),
     };
 }
 
 fn main() -> ! {
-    let Ok(window) = smoke::window() else { exit(1) };
-    let mut log = match window.sub_region(smoke::TRACE_BASE - smoke::WINDOW, smoke::TRACE_LEN) {
+    // Interrupts are still masked: measure how deep the stack goes.
+    openamp_metal_sys_baremetal::stack::paint();
+    let Ok(shared) = smoke::echo_shared() else {
+        exit(1)
+    };
+    let mut log = match smoke::echo_part(smoke::ECHO_TRACE, smoke::ECHO_TRACE_LEN) {
         Ok(buf) => TraceLog::new(buf),
         Err(_) => exit(1),
     };
-    let result = serve(window, &mut log);
+    let result = serve(shared, &mut log);
     match &result {
         Ok(echoed) => {
             let _ = writeln!(log, "r5: echoed {echoed} messages; host closed the channel");
+            let _ = writeln!(
+                log,
+                "r5: stack used {} of {} bytes",
+                openamp_metal_sys_baremetal::stack::high_water().unwrap_or(0),
+                openamp_metal_sys_baremetal::stack::size()
+            );
         }
         Err(e) => {
             let _ = writeln!(log, "r5: stopped: {e}");
             println!("r5: stopped: {e}");
         }
     }
-    // Tell the host's `stop` we are parked, then stay parked.
-    let _ = window.store_u32(smoke::R5_HALTED, 1, core::sync::atomic::Ordering::Release);
+    // Tell the host's `stop` we are parked (in our own carveout, so a host
+    // that does not look, such as Linux, loses nothing), then stay parked.
+    if let Ok(control) = smoke::echo_part(smoke::R5_CONTROL, 4) {
+        let _ = control.store_u32(smoke::R5_PARKED, 1, core::sync::atomic::Ordering::Release);
+    }
     loop {
         core::hint::spin_loop();
     }
@@ -119,9 +132,9 @@ impl<C: Clock> WaitNotify for QemuBell<'_, C> {
 
 #[cfg(not(feature = "zcu102-hw"))]
 fn doorbell<'a, C: Clock + Sync + 'a>(
-    window: IoRegion<'a>,
     clock: C,
 ) -> openamp_metal::Result<impl Notify + WaitNotify + Sync + 'a> {
+    let window = smoke::window()?;
     use openamp_metal::PhysMap;
     use openamp_metal_sys_baremetal::machine::zynqmp::{APU_GIC_CPU, APU_GIC_DIST};
     // SAFETY: the APU GIC's register blocks, fixed by the SoC; QEMU maps
@@ -153,7 +166,6 @@ fn doorbell<'a, C: Clock + Sync + 'a>(
 /// host's channel (configurable, channel 7 by default).
 #[cfg(feature = "zcu102-hw")]
 fn doorbell<'a, C: Clock + Sync + 'a>(
-    _window: IoRegion<'a>,
     clock: C,
 ) -> openamp_metal::Result<impl Notify + WaitNotify + Sync + 'a> {
     use openamp_metal_sys_baremetal::doorbell::ZynqMpIpi;
@@ -171,9 +183,9 @@ fn doorbell<'a, C: Clock + Sync + 'a>(
     ZynqMpIpi::new(regs, config::HOST_IPI.mask, clock)
 }
 
-fn serve(window: IoRegion<'static>, log: &mut TraceLog<'_>) -> Result<u32, Failed> {
+fn serve(shared: IoRegion<'static>, log: &mut TraceLog<'_>) -> Result<u32, Failed> {
     let ttc = Ttc::new(config::TTC_HZ);
-    let bell = doorbell(window, &ttc).map_err(fail("doorbell"))?;
+    let bell = doorbell(&ttc).map_err(fail("doorbell"))?;
     let table = R5Table::static_region(IoAttr::UNCACHED).map_err(fail("resource table"))?;
     let _ = writeln!(
         log,
@@ -196,12 +208,12 @@ fn serve(window: IoRegion<'static>, log: &mut TraceLog<'_>) -> Result<u32, Faile
             ));
         }
     }
-    // The host's buffers live in their own pool, apart from the vrings
-    // (remoteproc refuses buffers that overlap a ring).
-    let buffers = window
-        .sub_region(smoke::BUFFER_POOL - smoke::WINDOW, smoke::BUFFER_POOL_LEN)
-        .map_err(fail("buffers"))?;
-    let transport = openamp_remoteproc::remote::attach(table, 0, &window, buffers, &bell)
+    // The vrings are wherever the host put them inside the shared memory;
+    // its buffers are in their own pool, apart from the vrings (remoteproc
+    // refuses buffers that overlap a ring).
+    let buffers =
+        smoke::echo_part(smoke::BUFFER_POOL, smoke::BUFFER_POOL_LEN).map_err(fail("buffers"))?;
+    let transport = openamp_remoteproc::remote::attach(table, 0, &shared, buffers, &bell)
         .map_err(fail("vdev"))?;
     let wait = NotifyWait {
         kicks: &bell,
