@@ -30,6 +30,7 @@ mod trace_log;
 pub use trace_log::TraceLog;
 pub mod machine;
 pub mod mmu;
+pub mod mpu;
 pub mod uart;
 
 // What follows runs on the selected core only (`machine` is set by build.rs

@@ -54,9 +54,33 @@ resource_table! {
     };
 }
 
+/// The memory map with the MPU on (later regions win): everything Device,
+/// DDR non-cacheable (the vrings and buffers, wherever the host puts them),
+/// the TCM, the firmware's carveout cached, and inside it, non-cacheable
+/// again, the control page and trace buffer and the resource table (the host
+/// writes DRIVER_OK and the vring addresses there while we run).
+fn mpu_on(table: usize) -> openamp_metal::Result<()> {
+    use openamp_metal_sys_baremetal::mpu::{self, Memory::*, Region};
+    mpu::enable(&[
+        Region::new(0, 32, Device, false),
+        Region::new(0, 31, Uncached, false),
+        Region::new(0x0000_0000, 16, Uncached, true), // ATCM: vectors, start-up
+        Region::new(0x0002_0000, 16, Uncached, false), // BTCM
+        Region::new(smoke::FW_CARVEOUT as u32, 18, Cached, true),
+        Region::new(smoke::R5_CONTROL as u32, 13, Uncached, false), // control, trace
+        Region::new(table as u32, 8, Uncached, false),
+    ])
+}
+
 fn main() -> ! {
     // Interrupts are still masked: measure how deep the stack goes.
     openamp_metal_sys_baremetal::stack::paint();
+    // The cached configuration, as the firmware would run on a board.
+    let table = R5Table::static_region(IoAttr::UNCACHED).map(|t| t.as_ptr() as usize);
+    if table.ok().map(mpu_on).is_none_or(|r| r.is_err()) {
+        println!("r5: cannot set up the MPU");
+        exit(1)
+    }
     let Ok(shared) = smoke::echo_shared() else {
         exit(1)
     };
@@ -189,7 +213,12 @@ fn serve(shared: IoRegion<'static>, log: &mut TraceLog<'_>) -> Result<u32, Faile
     let table = R5Table::static_region(IoAttr::UNCACHED).map_err(fail("resource table"))?;
     let _ = writeln!(
         log,
-        "r5: up; resource table at {:#x}",
+        "r5: up from its reset vector; MPU and caches {}; resource table at {:#x}",
+        if openamp_metal_sys_baremetal::mpu::is_enabled() {
+            "on"
+        } else {
+            "off"
+        },
         table.as_ptr() as usize
     );
 
