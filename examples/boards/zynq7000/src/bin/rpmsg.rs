@@ -122,39 +122,48 @@ fn comparator_irq(_id: u32) {
 /// ended early by a kick from the comparator interrupt's handler.
 fn check_interrupt_waits(timer: GlobalTimer) -> Result<(), alloc::string::String> {
     let wait = LatchWait::new(&TIMER_KICKS, timer, WaitForInterrupt::new(timer));
+    // No kick: the wait sleeps in `wfi` until the private timer's interrupt
+    // at its deadline (without that interrupt it would never wake). QEMU's
+    // clocks follow the host's, so a loaded host may make any of this late,
+    // never early: the checks allow for that.
     let before = irq::taken();
     let t0 = timer.now_ns();
     if wait
-        .wait(Duration::from_millis(2))
+        .wait(Duration::from_millis(5))
         .map_err(fail("wait"))?
         .is_some()
     {
         return Err("a wait with no kick reported one".into());
     }
     let slept = timer.now_ns() - t0;
-    if slept < 2_000_000 || irq::taken() == before {
-        return Err(alloc::format!(
-            "the deadline wait took {slept} ns and {} interrupts",
-            irq::taken() - before
-        ));
+    let deadline_irqs = irq::taken() - before;
+    if slept < 5_000_000 {
+        return Err(alloc::format!("the 5 ms deadline wait took {slept} ns"));
     }
+    // A kick from the comparator's handler ends a wait early.
     irq::register(GLOBAL_TIMER_IRQ, Trigger::Edge, comparator_irq).map_err(fail("irq"))?;
-    let at = timer.ticks() + timer.frequency() / 2000; // in 0.5 ms
+    let at = timer.ticks() + timer.frequency() / 200; // in 5 ms
     global_timer_write(CONTROL, 1);
     global_timer_write(STATUS, 1);
     global_timer_write(COMPARATOR_LO, at as u32);
     global_timer_write(COMPARATOR_HI, (at >> 32) as u32);
     global_timer_write(CONTROL, 0b111); // counter, comparator, IRQ on
+    let late = timer.ticks() >= at; // the host held us up past the kick
     let t0 = timer.now_ns();
     let got = wait.wait(Duration::from_secs(1)).map_err(fail("wait"))?;
     let took = timer.now_ns() - t0;
-    if got.is_none() || wait.woken_by_kick() != 1 || took >= 500_000_000 {
+    if got.is_none()
+        || TIMER_KICKS.signals() != 1
+        || (!late && wait.woken_by_kick() != 1)
+        || took >= 500_000_000
+    {
         return Err(alloc::format!(
-            "the comparator's kick did not end the wait ({got:?} after {took} ns)"
+            "the comparator's kick did not end the wait ({got:?} after {took} ns, {} signals)",
+            TIMER_KICKS.signals()
         ));
     }
     println!(
-        "zynq7000 rpmsg: a wait with no kick slept {slept} ns to its deadline; the comparator interrupt's kick ended a wait after {took} ns"
+        "zynq7000 rpmsg: a wait with no kick slept {slept} ns to its deadline ({deadline_irqs} interrupts); the comparator interrupt's kick ended a wait after {took} ns"
     );
     Ok(())
 }
