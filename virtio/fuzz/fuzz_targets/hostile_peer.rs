@@ -45,7 +45,7 @@ macro_rules! trace {
 }
 
 /// Most operations run per input: keeps every run short.
-const MAX_OPS: usize = 256;
+const MAX_OPS: usize = 64;
 const PAGE: usize = 4096;
 /// The buffer region: four pages of the allocation.
 const BUF_PAGES: usize = 4;
@@ -68,7 +68,9 @@ impl Input<'_> {
     fn bytes(&mut self, n: usize) -> u64 {
         let (a, b) = self.0.split_at(n.min(self.0.len()));
         self.0 = b;
-        a.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
+        a.iter()
+            .rev()
+            .fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
     }
     fn u8(&mut self) -> u8 {
         self.bytes(1) as u8
@@ -100,15 +102,17 @@ impl Rng {
 /// A write-back cache in front of `main` for one side, which sees `copy`.
 ///
 /// Lines hold whatever was last loaded, forever (a cache that never evicts
-/// is allowed to do that); a line is dirty when it differs from what was
-/// loaded. `flush` writes dirty lines back; `invalidate` reloads lines,
-/// losing dirty data in lines wholly inside the range and cleaning the
-/// partial lines at its edges first, as the trait says.
+/// is allowed to do that). `flush` writes every line it touches back: the
+/// queues flush what they wrote (or hand over), so a real cache has those
+/// lines dirty. `invalidate` reloads lines, losing dirty data in lines
+/// wholly inside the range and cleaning the partial lines at its edges
+/// first, as the trait says; there a line counts as dirty when it differs
+/// from what was loaded (the model cannot see stores of equal bytes).
 struct SimCache<'m> {
     main: IoRegion<'m>,
     copy: IoRegion<'m>,
     line: usize,
-    snap: RefCell<Vec<u8>>,
+    snap: RefCell<&'m mut [u8]>,
     calls: Cell<u64>,
 }
 
@@ -131,11 +135,12 @@ impl SimCache<'_> {
         (start..off + len).step_by(self.line)
     }
 
-    fn write_back(&self, at: usize, snap: &mut [u8]) {
+    /// Writes line `at` back if it is dirty, or if `always`.
+    fn write_back(&self, at: usize, snap: &mut [u8], always: bool) {
         let mut c = [0u8; 64];
         let c = &mut c[..self.line];
         self.copy.read_bytes(at, c).unwrap();
-        if c != &snap[at..at + self.line] {
+        if always || c != &snap[at..at + self.line] {
             self.main.write_bytes(at, c).unwrap();
             snap[at..at + self.line].copy_from_slice(c);
         }
@@ -154,7 +159,7 @@ impl CacheMaintenance for Maint<'_, '_> {
         }
         let mut snap = c.snap.borrow_mut();
         for at in c.lines(off, len) {
-            c.write_back(at, &mut snap);
+            c.write_back(at, &mut snap, true);
         }
     }
 
@@ -167,7 +172,7 @@ impl CacheMaintenance for Maint<'_, '_> {
         let mut snap = c.snap.borrow_mut();
         for at in c.lines(off, len) {
             if at < off || at + c.line > off + len {
-                c.write_back(at, &mut snap);
+                c.write_back(at, &mut snap, false);
             }
             let mut m = [0u8; 64];
             let m = &mut m[..c.line];
@@ -187,27 +192,60 @@ struct View<'c, 'm> {
     maint: Maint<'c, 'm>,
 }
 
+/// Most buffers in one honest chain.
+const MAX_SEGS: usize = 6;
+/// Bytes a device reads or writes at most per chain (stack buffers).
+const IO_MAX: usize = 4096;
+
 /// A chain the driver offered, as the model expects the device to see it.
-#[derive(Debug, Clone)]
+/// Out buffer `k` holds `pattern(seed + k)`. Fixed-size, so that the script
+/// loop allocates nothing (allocations are most of a run's cost under ASan).
+#[derive(Debug, Clone, Copy, Default)]
 struct Offered {
     head: u16,
-    segs: Vec<(Segment, bool)>,
-    slots: Vec<usize>,
-    data: Vec<u8>,
+    n: usize,
+    segs: [(Segment, bool); MAX_SEGS],
+    slots: [usize; MAX_SEGS],
+    seed: u32,
 }
 
-/// A chain the device returned, as the model expects the driver to see it.
-#[derive(Debug, Clone)]
+impl Offered {
+    fn segs(&self) -> &[(Segment, bool)] {
+        &self.segs[..self.n]
+    }
+    /// Byte `i` of the concatenated out buffers.
+    fn out_byte(&self, mut i: usize) -> u8 {
+        for (k, (s, w)) in self.segs().iter().enumerate() {
+            if !w {
+                if i < s.len as usize {
+                    return pattern(self.seed.wrapping_add(k as u32), i);
+                }
+                i -= s.len as usize;
+            }
+        }
+        unreachable!("past the out buffers")
+    }
+}
+
+/// A chain the device returned, as the model expects the driver to see it:
+/// the device wrote `pattern(seed)` for `len` bytes.
+#[derive(Debug, Clone, Copy)]
 struct Returned {
     offered: Offered,
     reported: u32,
-    data: Vec<u8>,
+    seed: u32,
+    len: usize,
 }
 
-fn pattern(seed: u32, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (seed as usize).wrapping_mul(31).wrapping_add(i * 7) as u8)
-        .collect()
+/// Byte `i` of the data pattern `seed`.
+fn pattern(seed: u32, i: usize) -> u8 {
+    (seed as usize).wrapping_mul(31).wrapping_add(i * 7) as u8
+}
+
+fn fill_pattern(seed: u32, buf: &mut [u8]) {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = pattern(seed, i);
+    }
 }
 
 /// Checks that `len` bytes at `offset` of `bufs` are exactly the physical
@@ -376,7 +414,7 @@ fuzz_target!(|data: &[u8]| {
     let mut inp = Input(data);
     let cfg = config(&mut inp);
     // Small rings with small shadow arrays, so that most runs are fast.
-    if cfg.num <= 16 && inp.u8() & 1 == 0 {
+    if cfg.num <= 16 && inp.u8() & 7 != 0 {
         run::<16>(&cfg, inp);
     } else {
         run::<1024>(&cfg, inp);
@@ -406,21 +444,60 @@ fn regions<'m>(
     let whole =
         unsafe { IoRegion::new(base, total, PhysMap::Contiguous(0x1000_0000), attr) }.unwrap();
     // SAFETY: as above; the buffer pages are the end of `mem`.
-    let bufs = unsafe {
-        IoRegion::new(base.wrapping_add(ring_pages * PAGE), BUF_SIZE, phys, attr)
-    }
-    .ok()?;
+    let bufs = unsafe { IoRegion::new(base.wrapping_add(ring_pages * PAGE), BUF_SIZE, phys, attr) }
+        .ok()?;
     Some((whole, whole.sub_region(ring_off, ring_len).unwrap(), bufs))
 }
 
-fn sim<'m>(side: &Option<Regions<'m>>, main: IoRegion<'m>, line: usize) -> Option<SimCache<'m>> {
+fn sim<'m>(
+    side: &Option<Regions<'m>>,
+    main: IoRegion<'m>,
+    line: usize,
+    snap: &'m mut [u8],
+) -> Option<SimCache<'m>> {
     side.map(|(whole, _, _)| SimCache {
         main,
         copy: whole,
         line,
-        snap: RefCell::new(vec![0; whole.size()]),
+        snap: RefCell::new(snap),
         calls: Cell::new(0),
     })
+}
+
+/// Main memory, the two sides' cache copies and their snapshots.
+#[derive(Default)]
+struct Pool {
+    main: Vec<Page>,
+    drv: Vec<Page>,
+    dev: Vec<Page>,
+    drv_snap: Vec<u8>,
+    dev_snap: Vec<u8>,
+}
+
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::default();
+}
+
+/// The first `len` bytes of `v`, zeroed.
+fn fresh_bytes(v: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    if v.len() < len {
+        v.resize(len, 0);
+    }
+    let mem = &mut v[..len];
+    mem.fill(0);
+    mem
+}
+
+/// The first `pages` pages of `v`, zeroed.
+fn fresh(v: &mut Vec<Page>, pages: usize) -> &mut [Page] {
+    if v.len() < pages {
+        v.resize(pages, Page([0; PAGE]));
+    }
+    let mem = &mut v[..pages];
+    for p in mem.iter_mut() {
+        p.0.fill(0);
+    }
+    mem
 }
 
 fn view<'c, 'm>(
@@ -442,7 +519,13 @@ fn view<'c, 'm>(
     }
 }
 
-fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
+fn run<const N: usize>(cfg: &Config, inp: Input<'_>) {
+    let mut pool = POOL.with(|p| p.take());
+    run_in::<N>(cfg, inp, &mut pool);
+    POOL.with(|p| *p.borrow_mut() = pool);
+}
+
+fn run_in<const N: usize>(cfg: &Config, mut inp: Input<'_>, pool: &mut Pool) {
     let qcfg = QueueConfig::new(cfg.num, cfg.align).with_event_idx(cfg.event_idx);
     let layout = VringLayout::new(cfg.num, cfg.align);
     let too_big = cfg.num as usize > N;
@@ -456,9 +539,14 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
     let ring_off = if cfg.misaligned_ring { 8 } else { 0 };
     let ring_len = ring_size - usize::from(cfg.short_ring);
 
-    let mut main_mem = vec![Page([0; PAGE]); pages];
-    let mut drv_mem = vec![Page([0; PAGE]); if cfg.drv_line > 0 { pages } else { 0 }];
-    let mut dev_mem = vec![Page([0; PAGE]); if cfg.dev_line > 0 { pages } else { 0 }];
+    // Memory is kept from run to run (allocating it each time is most of a
+    // run's cost under ASan) and zeroed here.
+    let pool = &mut *pool;
+    let main_mem = fresh(&mut pool.main, pages);
+    let drv_mem = fresh(&mut pool.drv, if cfg.drv_line > 0 { pages } else { 0 });
+    let dev_mem = fresh(&mut pool.dev, if cfg.dev_line > 0 { pages } else { 0 });
+    let drv_snap = fresh_bytes(&mut pool.drv_snap, pages * PAGE);
+    let dev_snap = fresh_bytes(&mut pool.dev_snap, pages * PAGE);
     let phys = match &cfg.pages {
         Some(p) => PhysMap::Pages {
             pages: p,
@@ -468,14 +556,14 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
     };
     let lay = |mem, attr| regions(mem, ring_pages, ring_off, ring_len, phys, attr);
     // A contiguous map that would run past 2^64 is refused: nothing to run.
-    let Some(main) = lay(&mut main_mem, IoAttr::UNCACHED) else {
+    let Some(main) = lay(main_mem, IoAttr::UNCACHED) else {
         return;
     };
     let (main_ring, main_bufs) = (main.1, main.2);
-    let drv_side = lay(&mut drv_mem, IoAttr::CACHED);
-    let dev_side = lay(&mut dev_mem, IoAttr::CACHED);
-    let drv_cache = sim(&drv_side, main.0, cfg.drv_line);
-    let dev_cache = sim(&dev_side, main.0, cfg.dev_line);
+    let drv_side = lay(drv_mem, IoAttr::CACHED);
+    let dev_side = lay(dev_mem, IoAttr::CACHED);
+    let drv_cache = sim(&drv_side, main.0, cfg.drv_line, drv_snap);
+    let dev_cache = sim(&dev_side, main.0, cfg.dev_line, dev_snap);
     let dv = view(&drv_side, drv_cache.as_ref(), &main);
     let vv = view(&dev_side, dev_cache.as_ref(), &main);
 
@@ -499,8 +587,13 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
     let num = layout.num();
     trace!(
         "num {} align {} event_idx {} lines {}/{} pages {:?} shift {}",
-        cfg.num, cfg.align, cfg.event_idx, cfg.drv_line, cfg.dev_line,
-        cfg.pages.as_ref().map(|p| p.len()), cfg.page_shift
+        cfg.num,
+        cfg.align,
+        cfg.event_idx,
+        cfg.drv_line,
+        cfg.dev_line,
+        cfg.pages.as_ref().map(|p| p.len()),
+        cfg.page_shift
     );
     let page = 1usize << cfg.page_shift;
     // Only with a page map a platform could have (distinct pages), and no
@@ -512,10 +605,11 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
 
     // The model.
     let mut free_slots: Vec<usize> = (0..SLOTS).rev().collect();
-    let mut avail: VecDeque<Offered> = VecDeque::new();
-    let mut held: Vec<(Chain, Offered)> = Vec::new();
-    let mut used: VecDeque<Returned> = VecDeque::new();
-    let mut in_flight: Vec<(u16, u16)> = Vec::new(); // (head, descriptors)
+    let mut avail: VecDeque<Offered> = VecDeque::with_capacity(MAX_OPS);
+    let mut held: Vec<(Chain, Offered)> = Vec::with_capacity(MAX_OPS);
+    let mut used: VecDeque<Returned> = VecDeque::with_capacity(MAX_OPS);
+    let mut in_flight: Vec<(u16, u16)> = Vec::with_capacity(MAX_OPS); // (head, descriptors)
+    let mut io = [0u8; IO_MAX];
     let (mut drv_broken, mut dev_broken) = (false, false);
     let (mut dev_notif, mut drv_intr) = (true, true);
     // A side that found nothing with kicks on sleeps until kicked; count
@@ -538,50 +632,59 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
             // The driver offers a chain of honest buffers.
             0 | 1 => {
                 let (n_out, n_in) = (usize::from(op >> 4 & 3), usize::from(op >> 6));
-                let mut segs = Vec::new();
-                let mut slots = Vec::new();
-                let mut data = Vec::new();
+                let mut o = Offered {
+                    seed: seq.wrapping_mul(8),
+                    ..Offered::default()
+                };
                 for k in 0..n_out + n_in {
                     let Some(slot) = free_slots.pop() else { break };
                     let start = usize::from(inp.u8()) % SLOT;
                     let len = usize::from(inp.u8()) % (SLOT - start + 1);
                     let seg = Segment::new(slot * SLOT + start, len as u32);
                     if k < n_out {
-                        let bytes = pattern(seq.wrapping_add(k as u32), len);
-                        dv.bufs.write_bytes(seg.offset, &bytes).unwrap();
-                        data.extend_from_slice(&bytes);
+                        fill_pattern(o.seed.wrapping_add(k as u32), &mut io[..len]);
+                        dv.bufs.write_bytes(seg.offset, &io[..len]).unwrap();
                     }
-                    segs.push((seg, k >= n_out));
-                    slots.push(slot);
+                    o.segs[k] = (seg, k >= n_out);
+                    o.slots[k] = slot;
+                    o.n += 1;
                 }
-                let out: Vec<Segment> = segs.iter().filter(|s| !s.1).map(|s| s.0).collect();
-                let ins: Vec<Segment> = segs.iter().filter(|s| s.1).map(|s| s.0).collect();
+                let (mut out, mut ins) = (
+                    [Segment::default(); MAX_SEGS],
+                    [Segment::default(); MAX_SEGS],
+                );
+                let (mut no, mut ni) = (0, 0);
+                for (seg, w) in o.segs() {
+                    if *w {
+                        ins[ni] = *seg;
+                        ni += 1;
+                    } else {
+                        out[no] = *seg;
+                        no += 1;
+                    }
+                }
                 let free_before = drv.num_free();
-                trace!("  add {segs:?}");
-                match drv.add(&out, &ins) {
+                trace!("  add {:?}", o.segs());
+                match drv.add(&out[..no], &ins[..ni]) {
                     Ok(head) => {
                         assert!(!drv_broken);
-                        assert!(!segs.is_empty() && segs.len() <= usize::from(free_before));
-                        assert_eq!(usize::from(drv.num_free()), usize::from(free_before) - segs.len());
+                        assert!(o.n > 0 && o.n <= usize::from(free_before));
+                        assert_eq!(usize::from(drv.num_free()), usize::from(free_before) - o.n);
                         // What the ring says must be what we offered, at
                         // the physical addresses of our buffers.
                         let mut d = head;
-                        for (i, (seg, w)) in segs.iter().enumerate() {
+                        for (i, (seg, w)) in o.segs().iter().enumerate() {
                             let (addr, len, flags, next) = read_desc(&main_ring, &layout, d);
                             assert_eq!(len, seg.len);
                             assert_eq!(flags & VRING_DESC_F_WRITE != 0, *w);
-                            let last = i + 1 == segs.len();
+                            let last = i + 1 == o.n;
                             assert_eq!(flags & VRING_DESC_F_NEXT == 0, last);
                             check_phys(&dv.bufs, page, seg.offset, addr, seg.len);
                             d = next;
                         }
-                        in_flight.push((head, segs.len() as u16));
-                        avail.push_back(Offered {
-                            head,
-                            segs,
-                            slots,
-                            data,
-                        });
+                        o.head = head;
+                        in_flight.push((head, o.n as u16));
+                        avail.push_back(o);
                         if dev_sleeping {
                             added_since += 1;
                         }
@@ -590,21 +693,19 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
                         assert_eq!(drv.num_free(), free_before);
                         match e {
                             Error::Broken => assert!(drv_broken),
-                            Error::EmptyChain => assert!(segs.is_empty()),
-                            Error::QueueFull { .. } => {
-                                assert!(segs.len() > usize::from(free_before))
-                            }
+                            Error::EmptyChain => assert!(o.n == 0),
+                            Error::QueueFull { .. } => assert!(o.n > usize::from(free_before)),
                             // A buffer across pages scattered in physical
                             // memory has no one address.
                             Error::Metal(openamp_metal::Error::NotContiguous { offset, len }) => {
-                                assert!(segs.iter().any(|(s, _)| s.offset == offset
+                                assert!(o.segs().iter().any(|(s, _)| s.offset == offset
                                     && s.len as usize == len
                                     && scattered(cfg, s)))
                             }
                             Error::Metal(_) => assert!(!cfg.honest_map, "add failed with {e:?}"),
                             e => panic!("add failed with {e:?}"),
                         }
-                        free_slots.extend(slots);
+                        free_slots.extend_from_slice(&o.slots[..o.n]);
                     }
                 }
             }
@@ -613,49 +714,46 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
                 Ok(Some(c)) => {
                     assert!(!dev_broken);
                     dev_sleeping = false;
+                    trace!("  popped {c:?}");
+                    let expected = if tainted { None } else { avail.pop_front() };
+                    if let Some(o) = &expected {
+                        assert_eq!(c.head, o.head);
+                        assert_eq!(usize::from(c.descriptors), o.n);
+                    } else {
+                        assert!(tainted, "a chain nobody offered");
+                    }
                     // Each buffer is inside the region and is exactly the
                     // physical bytes its descriptor names.
-                    let segs: Vec<_> = dev.segments(&c).unwrap().collect();
-                    trace!("  popped {c:?} {segs:?}");
-                    assert_eq!(segs.len(), usize::from(c.descriptors));
                     let mut d = c.head;
-                    let (mut r, mut w) = (0u32, 0u32);
-                    for s in &segs {
+                    let (mut r, mut w, mut k) = (0u32, 0u32, 0usize);
+                    for s in dev.segments(&c).unwrap() {
                         assert!(vv.bufs.check(s.buf.offset, s.buf.len as usize).is_ok());
                         let (addr, len, flags, next) = read_desc(&main_ring, &layout, d);
                         assert_eq!(len, s.buf.len);
                         assert_eq!(flags & VRING_DESC_F_WRITE != 0, s.writable);
                         check_phys(&vv.bufs, page, s.buf.offset, addr, len);
+                        if let Some(o) = &expected {
+                            assert_eq!((s.buf, s.writable), o.segs[k]);
+                        }
                         if s.writable {
                             w += len;
                         } else {
                             r += len;
                         }
                         d = next;
+                        k += 1;
                     }
+                    assert_eq!(k, usize::from(c.descriptors));
                     assert_eq!((r, w), (c.readable, c.writable));
-                    let mut got = vec![0u8; c.readable as usize + 1];
-                    let n = dev.read(&c, 0, &mut got).unwrap();
-                    assert_eq!(n, c.readable as usize);
-                    if !tainted {
-                        let o = avail.pop_front().expect("a chain nobody offered");
-                        assert_eq!(c.head, o.head);
-                        let want: Vec<_> = o.segs.iter().map(|(s, w)| (*s, *w)).collect();
-                        let have: Vec<_> = segs.iter().map(|s| (s.buf, s.writable)).collect();
-                        assert_eq!(have, want);
-                        assert_eq!(&got[..n], &o.data[..], "the device read other bytes");
-                        held.push((c, o));
-                    } else {
-                        held.push((
-                            c,
-                            Offered {
-                                head: c.head,
-                                segs: Vec::new(),
-                                slots: Vec::new(),
-                                data: Vec::new(),
-                            },
-                        ));
+                    let want = (c.readable as usize).min(IO_MAX);
+                    let n = dev.read(&c, 0, &mut io[..want]).unwrap();
+                    assert_eq!(n, want);
+                    if let Some(o) = &expected {
+                        for (i, b) in io[..n].iter().enumerate() {
+                            assert_eq!(*b, o.out_byte(i), "the device read other bytes at {i}");
+                        }
                     }
+                    held.push((c, expected.unwrap_or_default()));
                 }
                 Ok(None) => {
                     assert!(!dev_broken);
@@ -680,13 +778,18 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
                 }
                 let i = usize::from(inp.u8()) % held.len();
                 let (c, _) = held[i];
-                let want = u32::from(inp.u16());
-                let written = if op & 0x80 != 0 { want } else { want.min(c.writable) };
-                let bytes = pattern(seq, written.min(c.writable) as usize);
-                if written <= c.writable {
-                    dev.write(&c, 0, &bytes).unwrap();
+                let want = u32::from(inp.u16()) % (IO_MAX as u32 + 1);
+                let written = if op & 0x80 != 0 {
+                    want
                 } else {
-                    assert!(dev.write(&c, 0, &vec![0; written as usize]).is_err());
+                    want.min(c.writable)
+                };
+                let len = written.min(c.writable) as usize;
+                fill_pattern(seq, &mut io[..len]);
+                if written <= c.writable {
+                    dev.write(&c, 0, &io[..len]).unwrap();
+                } else {
+                    assert!(dev.write(&c, 0, &io[..written as usize]).is_err());
                 }
                 let total = c.readable.saturating_add(c.writable);
                 let reported = if op % 16 == 15 {
@@ -703,7 +806,8 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
                         used.push_back(Returned {
                             offered: o,
                             reported,
-                            data: bytes,
+                            seed: seq,
+                            len,
                         });
                         if drv_sleeping {
                             pushed_since += 1;
@@ -733,18 +837,30 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
                         assert_eq!(u.id, r.offered.head);
                         assert_eq!(u.reported_len, r.reported);
                         assert_eq!(u.head, r.offered.segs[0].0);
-                        let capacity: u32 = r.offered.segs.iter().filter(|s| s.1).map(|s| s.0.len).sum();
+                        let capacity: u32 = r
+                            .offered
+                            .segs()
+                            .iter()
+                            .filter(|s| s.1)
+                            .map(|s| s.0.len)
+                            .sum();
                         assert_eq!(u.written, r.reported.min(capacity));
                         // The device's bytes, through our cache.
-                        let mut got = Vec::new();
-                        for (s, _) in r.offered.segs.iter().filter(|s| s.1) {
-                            let mut b = vec![0u8; s.len as usize];
-                            dv.bufs.read_bytes(s.offset, &mut b).unwrap();
-                            got.extend_from_slice(&b);
+                        let n = r.len.min(u.written as usize);
+                        let mut at = 0;
+                        for (s, _) in r.offered.segs().iter().filter(|s| s.1) {
+                            let k = (s.len as usize).min(n - at);
+                            dv.bufs.read_bytes(s.offset, &mut io[..k]).unwrap();
+                            for (j, b) in io[..k].iter().enumerate() {
+                                assert_eq!(
+                                    *b,
+                                    pattern(r.seed, at + j),
+                                    "the driver read other bytes"
+                                );
+                            }
+                            at += k;
                         }
-                        let n = r.data.len().min(u.written as usize);
-                        assert_eq!(&got[..n], &r.data[..n], "the driver read other bytes");
-                        free_slots.extend(r.offered.slots);
+                        free_slots.extend_from_slice(&r.offered.slots[..r.offered.n]);
                     }
                 }
                 Ok(None) => {
@@ -928,7 +1044,9 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
                     u32::from(inp.u8())
                 };
                 let slot = idx & (num - 1);
-                main_ring.write_u32(layout.used_ring_offset(slot), id).unwrap();
+                main_ring
+                    .write_u32(layout.used_ring_offset(slot), id)
+                    .unwrap();
                 main_ring
                     .write_u32(layout.used_ring_offset(slot) + 4, len)
                     .unwrap();
@@ -948,9 +1066,15 @@ fn run<const N: usize>(cfg: &Config, mut inp: Input<'_>) {
         assert_eq!(dev.is_broken(), dev_broken);
     }
     // A cached side that moved anything maintained its cache.
-    for (c, moved) in [(&drv_cache, drv.in_flight() > 0), (&dev_cache, dev.used_idx() > 0)] {
+    for (c, moved) in [
+        (&drv_cache, drv.in_flight() > 0),
+        (&dev_cache, dev.used_idx() > 0),
+    ] {
         if let Some(c) = c {
-            assert!(!moved || c.calls.get() > 0, "a cached side never maintained its cache");
+            assert!(
+                !moved || c.calls.get() > 0,
+                "a cached side never maintained its cache"
+            );
         }
     }
 }
