@@ -37,7 +37,7 @@
 //! `wait_and_poll`, `try_recv`, `send`, ...), nor anything else built on
 //! `openamp_metal::Mutex`: that is a spin lock that does not mask
 //! interrupts, so a handler that wants it while the interrupted thread
-//! holds it spins forever. Nor [`WaitForInterrupt`] or any wait: the
+//! holds it spins forever. Nor `WaitForInterrupt` or any wait: the
 //! handler's own interrupt cannot come while it runs.
 
 use core::cell::Cell;
@@ -107,7 +107,7 @@ pub fn gic() -> Result<Gic<'static>> {
 
 /// Sets up the GIC for this core (distributor on, CPU interface on) and,
 /// where the machine has one, the deadline timer that bounds
-/// [`WaitForInterrupt`]'s sleeps. Interrupts stay masked at the core until
+/// `WaitForInterrupt`'s sleeps. Interrupts stay masked at the core until
 /// [`enable`].
 pub fn init() -> Result<()> {
     let gic = gic()?;

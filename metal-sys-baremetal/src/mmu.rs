@@ -5,7 +5,7 @@
 //! With the MMU off (how the A53 leaves reset and how ATF hands over) every
 //! data access is Device memory: no caches, no unaligned accesses, and
 //! exclusive loads and stores (what `openamp_metal::Mutex` and every atomic
-//! read-modify-write compile to) depend on the interconnect. [`enable`]
+//! read-modify-write compile to) depend on the interconnect. `enable`
 //! gives the usual bare-metal configuration instead:
 //!
 //! - DDR (0..2 GiB) is Normal memory, write-back cached, inner shareable,

@@ -3,7 +3,7 @@
 //! core is not.
 //!
 //! With the MPU off the R5 uses its default memory map, with the caches off.
-//! [`enable`] programs the regions the caller lists (later ones take
+//! `enable` programs the regions the caller lists (later ones take
 //! priority where they overlap, as the MPU's higher region numbers do),
 //! turns the MPU on without the background region (an access outside every
 //! region faults), invalidates both caches and turns them on.
