@@ -30,6 +30,7 @@ mod trace_log;
 pub use trace_log::TraceLog;
 pub mod machine;
 pub mod mmu;
+pub mod mmu_a9;
 pub mod mpu;
 pub mod uart;
 

@@ -9,6 +9,10 @@
 //! 0xFFFF_FFF0, then `sev`) and use the `ZynqSgi` doorbell between the cores;
 //! that is not built yet.
 //!
+//! It runs as firmware would on a board: MMU and L1 caches on, the shared
+//! region non-cacheable (QEMU models no caches, so only the map itself is
+//! checked here).
+//!
 //! Kicks are real interrupts even so: each role kicks the other with a
 //! software-generated interrupt to this core (SGI 1 for the remote, SGI 2
 //! for the host), whose handler only signals that role's `KickLatch`; each
@@ -30,6 +34,7 @@ use openamp_metal_sys_baremetal::gic::SgiTarget;
 use openamp_metal_sys_baremetal::heap::BumpHeap;
 use openamp_metal_sys_baremetal::irq::{self, Trigger, WaitForInterrupt};
 use openamp_metal_sys_baremetal::machine::zynq7000::GLOBAL_TIMER_HZ;
+use openamp_metal_sys_baremetal::mmu_a9;
 use openamp_metal_sys_baremetal::timer::GlobalTimer;
 use openamp_metal_sys_baremetal::{entry, exit, println};
 use openamp_remoteproc::{remote, MemPool, VdevTransport};
@@ -186,6 +191,18 @@ fn fail<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> alloc::s
 }
 
 fn run() -> Result<usize, alloc::string::String> {
+    // The cached configuration: the image cached, the shared region (which
+    // on two cores the other one would write) non-cacheable.
+    let base = core::ptr::addr_of_mut!(SHARED).cast::<u8>();
+    mmu_a9::enable(&[mmu_a9::Region {
+        addr: base as u32,
+        len: SHARED_LEN as u32,
+        memory: mmu_a9::Memory::Uncached,
+    }])
+    .map_err(fail("MMU"))?;
+    if !mmu_a9::is_enabled() {
+        return Err("the MMU and caches did not come on".into());
+    }
     let timer = GlobalTimer::new(GLOBAL_TIMER_HZ);
     irq::init().map_err(fail("interrupts"))?;
     irq::register(KICK_REMOTE, Trigger::Edge, kick_irq).map_err(fail("interrupts"))?;
@@ -193,9 +210,8 @@ fn run() -> Result<usize, alloc::string::String> {
     irq::enable();
     check_interrupt_waits(timer)?;
 
-    let base = core::ptr::addr_of_mut!(SHARED).cast::<u8>();
     // SAFETY: SHARED is this image's own static, used only through this
-    // region from here on; with the MMU off, physical = virtual.
+    // region from here on; the MMU maps it identity (physical = virtual).
     let shm = unsafe {
         IoRegion::new(
             base,
