@@ -113,9 +113,17 @@ impl After<'_> {
     /// Whether there is room for one more event of every kind, so that a
     /// message can be handled without losing its consequences.
     fn has_room(&self) -> bool {
-        self.binds.iter().any(Option::is_none)
-            && self.unbinds.iter().any(Option::is_none)
-            && self.wakers.iter().any(Option::is_none)
+        // `push` fills slots in order and nothing empties one: a list is
+        // full exactly when its last slot is taken.
+        fn open<T>(slots: &[Option<T>]) -> bool {
+            slots.last().is_some_and(Option::is_none)
+        }
+        open(&self.binds) && open(&self.unbinds) && open(&self.wakers)
+    }
+
+    /// Whether a list holds anything (its first slot, as `push` fills in order).
+    fn any<T>(slots: &[Option<T>]) -> bool {
+        slots.first().is_some_and(Option::is_some)
     }
 }
 
@@ -987,13 +995,19 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
 
     /// Does what `after` collected, with no lock held.
     fn finish(&self, after: After<'cb>) -> Result<()> {
-        for w in after.wakers.into_iter().flatten() {
-            w.wake();
+        // The lists are nearly always empty on the message path: look at
+        // each one's first slot before walking it.
+        if After::any(&after.wakers) {
+            for w in after.wakers.into_iter().flatten() {
+                w.wake();
+            }
         }
-        for (ep, cb) in after.unbinds.into_iter().flatten() {
-            cb(self, ep);
+        if After::any(&after.unbinds) {
+            for (ep, cb) in after.unbinds.into_iter().flatten() {
+                cb(self, ep);
+            }
         }
-        if let Some(cb) = self.bind {
+        if let (Some(cb), true) = (self.bind, After::any(&after.binds)) {
             for (name, addr) in after.binds.into_iter().flatten() {
                 cb(self, &name, addr);
             }
