@@ -242,8 +242,11 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 dev.transport.set_status(DeviceStatus(STATUS_DRIVER_OK))?
             }
         }
-        // The remote may already wait for its first buffers.
-        dev.transport.notify(VRING0)?;
+        // The remote may already wait for its first buffers. A remote gone
+        // by now is a reset, as it would be at any later call.
+        if let Err(e) = dev.transport.notify(VRING0) {
+            return Err(dev.peer_gone_virtio(e));
+        }
         Ok(dev)
     }
 
@@ -261,8 +264,15 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 return Err(Error::Timeout);
             }
             // OpenAMP polls the status about every millisecond; a kick ends
-            // the wait early.
-            wait.wait(Duration::from_millis(1))?;
+            // the wait early. A closed channel: the host is gone, a reset.
+            if let Err(e) = wait.wait(Duration::from_millis(1)) {
+                return Err(match e {
+                    openamp_metal::Error::PeerClosed => Error::PeerReset {
+                        status: transport.status().map(|s| s.0).unwrap_or(0),
+                    },
+                    other => other.into(),
+                });
+            }
         };
         let rings = Self::rings(&transport, features)?;
         let buffers = transport.buffers()?;
