@@ -52,7 +52,9 @@ impl RxBuffer<'_> {
     }
 
     /// Copies the payload into `dst`; returns how many bytes were copied
-    /// (`min(len, dst.len())`).
+    /// (`min(len, dst.len())`). [`Error::PeerReset`](crate::Error::PeerReset)
+    /// once the device found the peer reset: the memory is no longer this
+    /// message.
     pub fn read(&self, dst: &mut [u8]) -> Result<usize> {
         self.read_at(0, dst)
     }
@@ -112,6 +114,8 @@ impl TxBuffer<'_> {
     }
 
     /// Copies `src` into the payload at byte `skip`.
+    /// [`Error::PeerReset`](crate::Error::PeerReset) once the device found
+    /// the peer reset: the memory may be a new session's.
     pub fn write_at(&mut self, skip: usize, src: &[u8]) -> Result<()> {
         let end = skip.saturating_add(src.len());
         if end > self.capacity() {

@@ -1278,6 +1278,9 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> 
     fn rx_read(&self, held: u16, skip: usize, dst: &mut [u8]) -> Result<usize> {
         let buf = {
             let inner = self.inner.lock();
+            // After a reset the buffer's memory is the next session's (a new
+            // peer zeroes it, a new device hands it out again).
+            inner.check()?;
             match inner.held.get(usize::from(held)) {
                 Some(Some(h)) => Some(h.buf),
                 _ => None,
@@ -1319,6 +1322,9 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize> 
     }
 
     fn tx_write(&self, tx: &TxInner, skip: usize, src: &[u8]) -> Result<()> {
+        // As in rx_read: after a reset, writing would scribble on the next
+        // session's buffer.
+        self.inner.lock().check()?;
         Ok(self
             .buffers
             .write_bytes(tx.buf.offset + HEADER_LEN + skip, src)?)
