@@ -299,6 +299,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "integer arithmetic over every page of 4 GiB: minutes under Miri"
+    )]
     fn default_map_is_cached_ddr_and_device_above() {
         let mut t = tables();
         build(&mut t, &[]).unwrap();
@@ -319,6 +323,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "integer arithmetic over every page of 4 GiB: minutes under Miri"
+    )]
     fn shared_window_gets_pages_at_its_unaligned_edges() {
         let mut t = tables();
         let shared = Region::identity(0x3ED0_0000, 0x14_8000, Memory::Uncached);
@@ -336,6 +344,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "integer arithmetic over every page of 4 GiB: minutes under Miri"
+    )]
     fn a_remapped_window_points_elsewhere() {
         let mut t = tables();
         // QEMU's stand-in for the R5's TCM: VA 0xFFE00000 -> DDR at 0.
@@ -370,6 +382,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "integer arithmetic over every page of 4 GiB: minutes under Miri"
+    )]
     fn later_regions_win_and_bad_ones_are_refused() {
         let mut t = tables();
         let a = Region::identity(0x1000_0000, BLOCK, Memory::Uncached);

@@ -234,6 +234,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "integer arithmetic over every page of 4 GiB: minutes under Miri"
+    )]
     fn default_map_and_descriptors() {
         let mut t = tables();
         build(&mut t, 0x1000_0000, &[]).unwrap();
@@ -247,6 +251,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "integer arithmetic over every page of 4 GiB: minutes under Miri"
+    )]
     fn a_shared_range_inside_a_section_gets_small_pages() {
         let mut t = tables();
         let shared = Region {
@@ -269,6 +277,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "integer arithmetic over every page of 4 GiB: minutes under Miri"
+    )]
     fn bad_regions_are_refused() {
         for bad in [
             Region {
