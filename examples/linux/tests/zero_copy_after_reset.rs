@@ -78,7 +78,10 @@ fn buffers_held_across_a_reset_refuse_reads_and_writes() {
         "a received buffer was read after the reset"
     );
     assert!(
-        matches!(tx.write_at(0, b"after the reset"), Err(Error::PeerReset { .. })),
+        matches!(
+            tx.write_at(0, b"after the reset"),
+            Err(Error::PeerReset { .. })
+        ),
         "a transmit buffer was written after the reset"
     );
     assert!(matches!(
@@ -86,5 +89,8 @@ fn buffers_held_across_a_reset_refuse_reads_and_writes() {
         Err(Error::PeerReset { .. })
     ));
     drop(rx);
-    assert!(snapshot(&shm) == before, "the shared memory changed after the reset");
+    assert!(
+        snapshot(&shm) == before,
+        "the shared memory changed after the reset"
+    );
 }
