@@ -2,11 +2,13 @@
 
 mod bench;
 mod boards;
+mod coverage;
 mod demo;
 mod process;
 mod qemu;
 mod setup;
 mod size;
+mod soak;
 mod test;
 
 use std::process::ExitCode;
@@ -22,6 +24,10 @@ commands:
   bench [--quick]          RPMsg latency, throughput and instructions per message next to the
                            machine's floors: target/bench/report.md, report.json, PNG plots
   size                     flash and RAM of the R5 echo firmware, per crate, against OpenAMP C
+  soak [--kills N] [--messages N]
+                           fault injection: two processes, the remote then the host killed
+                           N times (default 100) over 10^6 messages; prints the counts
+  coverage [--html]        line coverage of each crate by the tests (nightly llvm-tools)
   test                     everything: format, lints, host tests, Miri, cross builds, QEMU runs
   setup                    install what the above need (nightly rust-src and miri, QEMU)
 ";
@@ -41,6 +47,8 @@ fn main() -> ExitCode {
         }
         ["demo", rest @ ..] => demo::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
+        ["soak", rest @ ..] => soak::run_soak(rest),
+        ["coverage", rest @ ..] => coverage::run_coverage(rest),
         ["test"] => test::run_all(),
         ["size"] => size::run_size(),
         ["setup"] => setup::all(),

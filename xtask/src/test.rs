@@ -72,6 +72,10 @@ fn steps() -> Vec<Step> {
         Box::new(|| run(cargo().args(["test", "--workspace", "--release", "--tests"]))),
     );
     step(
+        "soak: remote, then host, killed 30 times each over 3x10^5 messages (release)",
+        Box::new(|| crate::soak::run_soak(crate::soak::SHORT)),
+    );
+    step(
         "cargo test -p openamp-rpmsg --features async",
         Box::new(|| {
             run(cargo().args(["test", "--package", "openamp-rpmsg", "--features", "async"]))
