@@ -189,19 +189,37 @@ fn hw_target_dir() -> PathBuf {
 }
 
 /// Fails if `elf` holds a semihosting trap (AArch64 `hlt #0xf000`, ARM
-/// `svc #0x123456`) at any word-aligned place: a hardware image must not.
+/// `svc #0x123456`) at a word-aligned place of an executable section: a
+/// hardware image must not. Only code is scanned: debug information holds
+/// arbitrary words (it changes with the path the build ran in).
 fn check_no_semihosting(elf: &std::path::Path) -> Result<(), String> {
+    use goblin::elf::section_header::{SHF_EXECINSTR, SHT_NOBITS};
     let bytes = std::fs::read(elf).map_err(|e| format!("cannot read {}: {e}", elf.display()))?;
+    let parsed = goblin::elf::Elf::parse(&bytes)
+        .map_err(|e| format!("{} is not an ELF file: {e}", elf.display()))?;
     const TRAPS: [u32; 2] = [0xD45E_0000, 0xEF12_3456];
-    let found = bytes
-        .chunks_exact(4)
-        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-        .any(|w| TRAPS.contains(&w));
-    if found {
-        return Err(format!(
-            "{} is a hardware build but contains a semihosting trap",
-            elf.display()
-        ));
+    for sh in &parsed.section_headers {
+        if sh.sh_flags & u64::from(SHF_EXECINSTR) == 0 || sh.sh_type == SHT_NOBITS {
+            continue;
+        }
+        let code = usize::try_from(sh.sh_offset)
+            .ok()
+            .zip(usize::try_from(sh.sh_size).ok())
+            .and_then(|(at, len)| bytes.get(at..at.checked_add(len)?))
+            .ok_or(format!(
+                "{}: a code section lies past the file's end",
+                elf.display()
+            ))?;
+        let found = code
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .any(|w| TRAPS.contains(&w));
+        if found {
+            return Err(format!(
+                "{} is a hardware build but contains a semihosting trap",
+                elf.display()
+            ));
+        }
     }
     Ok(())
 }
