@@ -4,6 +4,7 @@ mod bench;
 mod boards;
 mod coverage;
 mod demo;
+mod fuzz;
 mod process;
 mod qemu;
 mod setup;
@@ -24,6 +25,9 @@ commands:
   bench [--quick]          RPMsg latency, throughput and instructions per message next to the
                            machine's floors: target/bench/report.md, report.json, PNG plots
   size                     flash and RAM of the R5 echo firmware, per crate, against OpenAMP C
+  fuzz [<target>] [--time S | --runs N] [--sanitizer none|address]
+                           build and run the fuzz targets (rsc-table, virtio, rpmsg,
+                           remoteproc; all by default, 60 s each): `cargo xtask fuzz help`
   soak [--kills N] [--messages N]
                            fault injection: two processes, the remote then the host killed
                            N times (default 100) over 10^6 messages; prints the counts
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         }
         ["demo", rest @ ..] => demo::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run_cli(rest),
         ["soak", rest @ ..] => soak::run_soak(rest),
         ["coverage", rest @ ..] => coverage::run_coverage(rest),
         ["test"] => test::run_all(),

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use crate::process::{cargo, cargo_nightly, run};
-use crate::{boards, qemu, setup};
+use crate::{boards, fuzz, qemu, setup};
 
 /// Crates whose unit tests also run under Miri.
 const MIRI_CRATES: &[(&str, &str)] = &[
@@ -167,6 +167,10 @@ fn steps() -> Vec<Step> {
                     crate::process::root().join("target/loom"),
                 ))
         }),
+    );
+    step(
+        "fuzz targets, 20 s each with ASan (cargo xtask fuzz)",
+        Box::new(fuzz::ci),
     );
     step(
         "no_std builds for every board target",
