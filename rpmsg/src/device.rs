@@ -75,8 +75,9 @@ pub struct Stats {
     pub sent: u64,
     /// Messages for an address no endpoint has, dropped.
     pub dropped_unknown_addr: u64,
-    /// Messages whose header was impossible (length past the buffer), and
-    /// chains of an impossible shape, dropped.
+    /// Messages whose header was impossible (length past the buffer),
+    /// chains of an impossible shape, and name-service messages without a
+    /// name, dropped.
     pub dropped_malformed: u64,
     /// Name-service messages handled.
     pub name_service: u64,
@@ -946,7 +947,14 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                 if len == NS_MSG_LEN {
                     let mut b = [0u8; NS_MSG_LEN];
                     self.buffers.read_bytes(buf.offset + HEADER_LEN, &mut b)?;
-                    inner.name_service(NsMessage::from_bytes(&b), self.bind.is_some(), after);
+                    let msg = NsMessage::from_bytes(&b);
+                    if msg.name.is_empty() {
+                        // Nothing to match: an empty name would bind (or
+                        // unbind) the endpoints that have no name.
+                        inner.stats.dropped_malformed += 1;
+                    } else {
+                        inner.name_service(msg, self.bind.is_some(), after);
+                    }
                 }
                 inner.stats.name_service += 1;
                 inner.queues.return_rx(tok, msg_len)?;
