@@ -76,8 +76,9 @@ pub struct Stats {
     /// Messages for an address no endpoint has, dropped.
     pub dropped_unknown_addr: u64,
     /// Messages whose header was impossible (length past the buffer),
-    /// chains of an impossible shape, and name-service messages without a
-    /// name, dropped.
+    /// chains of an impossible shape, and name-service messages that are
+    /// not 40 bytes long, have no name, or flags other than CREATE and
+    /// DESTROY, dropped.
     pub dropped_malformed: u64,
     /// Name-service messages handled.
     pub name_service: u64,
@@ -955,6 +956,9 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
                     } else {
                         inner.name_service(msg, self.bind.is_some(), after);
                     }
+                } else {
+                    // Ignored, as OpenAMP does; counted, as every drop.
+                    inner.stats.dropped_malformed += 1;
                 }
                 inner.stats.name_service += 1;
                 inner.queues.return_rx(tok, msg_len)?;
@@ -1275,7 +1279,8 @@ impl<'a, 'cb, const N: usize, const E: usize> Inner<'a, 'cb, N, E> {
                     }
                 }
             }
-            _ => {}
+            // Neither CREATE nor DESTROY: ignored, and counted.
+            _ => self.stats.dropped_malformed += 1,
         }
     }
 }

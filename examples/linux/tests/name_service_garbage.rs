@@ -1,6 +1,7 @@
 //! Name-service messages a broken or hostile peer may send (found by the
 //! corruption sweep, which overwrites the announcements in flight): none
-//! may bind an endpoint that has no name.
+//! may bind an endpoint that has no name, and every one that is thrown away
+//! is counted as a dropped message.
 //!
 //! Real parts: the shared file in a private directory laid out as on the
 //! Linux-process platform, our host and remote devices over it, a Unix
@@ -66,5 +67,42 @@ fn an_announcement_without_a_name_binds_no_endpoint() {
             );
         }
         assert_eq!(host.stats().dropped_malformed, 2);
+    });
+}
+
+#[test]
+fn malformed_name_service_messages_are_counted_drops() {
+    with_pair(|host, remote| {
+        let sender = remote
+            .create_endpoint(EndpointConfig::anonymous().addr(3000).dest(ADDR_ANY))
+            .unwrap();
+        let good = ns(b"garbage", 3000, NS_CREATE);
+        let bad: [&[u8]; 5] = [
+            &good[..39],
+            &[good.as_slice(), &[0]].concat(),
+            &[],
+            &ns(b"garbage", 3000, 2),
+            &ns(b"garbage", 3000, u32::MAX),
+        ];
+        for (i, msg) in bad.iter().enumerate() {
+            remote.try_send_to(sender, NS_ADDR, msg).unwrap();
+            host.poll().unwrap();
+            assert_eq!(
+                host.stats().dropped_malformed,
+                i as u64 + 1,
+                "name-service message #{i} ({} bytes) went unnoticed",
+                msg.len()
+            );
+        }
+        // Nothing of it was taken for an announcement.
+        let ep = host
+            .create_endpoint(EndpointConfig::named("garbage").unwrap())
+            .unwrap();
+        assert_eq!(host.dest(ep).unwrap(), ADDR_ANY);
+        // A good one still works, and is not a drop.
+        remote.try_send_to(sender, NS_ADDR, &good).unwrap();
+        host.poll().unwrap();
+        assert_eq!(host.dest(ep).unwrap(), 3000);
+        assert_eq!(host.stats().dropped_malformed, bad.len() as u64);
     });
 }
