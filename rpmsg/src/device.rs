@@ -676,7 +676,10 @@ impl<'a, 'cb, T: Transport<'a> + Sync, W: Wait, const N: usize, const E: usize>
             .queues
             .send_tx(tx.tok, tx.buf, (HEADER_LEN + len) as u32)?;
         inner.stats.sent += 1;
-        inner.queues.kicks()
+        // Handed over: the send has succeeded, whatever the other queue's
+        // state. If the kicks cannot be worked out, kick (a spare kick is
+        // harmless, a missing one may leave the peer asleep).
+        Ok(inner.queues.kicks().unwrap_or([true; 2]))
     }
 
     /// Takes a transmit buffer to fill in place, without waiting.
