@@ -122,7 +122,11 @@ pub fn run_coverage(args: &[&str]) -> Result<(), String> {
             }
         }
         let mut cmd = instrumented(&dir, &profraw);
-        cmd.arg("test").args(*run_args).arg("--no-fail-fast");
+        // The tests' own output to stderr: stdout is the report.
+        cmd.arg("test")
+            .args(*run_args)
+            .arg("--no-fail-fast")
+            .stdout(std::io::stderr());
         if let Err(e) = run(&mut cmd) {
             failed.push(e);
         }
@@ -348,9 +352,10 @@ fn print_table(per_crate: &PerCrate, profiles: usize) {
             total.count - total.covered,
             total.percent()
         );
-        // The least covered files of a crate under the goal.
-        if goal && total.percent() < GOAL {
-            for (f, l) in files.iter().take(5) {
+        // The least covered files of each crate with a goal.
+        if goal {
+            let n = if total.percent() < GOAL { 6 } else { 3 };
+            for (f, l) in files.iter().take(n) {
                 println!(
                     "      {f:<30} {:>5}/{:<5} {:>5.1}%",
                     l.covered,
