@@ -191,19 +191,29 @@ struct Shared {
     unbound: Mutex<Vec<EndpointId>>,
     /// Whether callbacks also act (echo, destroy, create).
     act: AtomicU64,
+    /// The names of our endpoints, and whether name service is on: what a
+    /// callback needs to know what destroying an endpoint sends.
+    names: Mutex<Vec<(EndpointId, Name)>>,
+    ns: AtomicU64,
 }
 
-fn read_msg(m: &RxBuffer<'_>) -> Msg {
+/// What a received message says. A buffer held across a reset refuses to
+/// be read (its memory is the next session's): `None`.
+fn read_msg(m: &RxBuffer<'_>) -> Option<Msg> {
     let mut b = [0u8; 1024];
-    let n = m.read(&mut b).unwrap();
+    let n = match m.read(&mut b) {
+        Ok(n) => n,
+        Err(Error::PeerReset { .. }) => return None,
+        Err(e) => panic!("reading a message failed with {e:?}"),
+    };
     assert_eq!(n, m.len().min(b.len()));
-    Msg {
+    Some(Msg {
         src: m.src(),
         dst: m.dst(),
         len: m.len(),
         hash: hash(&b[..n]),
         ns: None,
-    }
+    })
 }
 
 /// An endpoint of ours, as the script knows it.
@@ -354,6 +364,7 @@ fn run(pool: &mut [Page], mut inp: Input<'_>) {
     let b3 = inp.u8();
     let shared = Shared::default();
     shared.act.store(u64::from(b3 & 1), Ordering::Relaxed);
+    shared.ns.store(1, Ordering::Relaxed);
     let wait = FuzzWait {
         now: AtomicU64::new(0),
         mem,
@@ -362,15 +373,15 @@ fn run(pool: &mut [Page], mut inp: Input<'_>) {
 
     // Callbacks, before the device that borrows them.
     let record = |ops: &dyn RpmsgOps, ep: EndpointId, m: RxBuffer<'_>| {
-        let msg = read_msg(&m);
+        let Some(msg) = read_msg(&m) else { return };
         shared.delivered.lock().unwrap().push((ep, msg));
         drop(m);
         let _ = ops;
     };
     let echo = |ops: &dyn RpmsgOps, ep: EndpointId, m: RxBuffer<'_>| {
         let mut b = [0u8; 1024];
+        let Some(msg) = read_msg(&m) else { return };
         let n = m.read(&mut b).unwrap();
-        let msg = read_msg(&m);
         shared.delivered.lock().unwrap().push((ep, msg));
         drop(m);
         if shared.act.load(Ordering::Relaxed) != 0 && ops.try_send_to(ep, msg.src, &b[..n]).is_ok()
@@ -386,13 +397,33 @@ fn run(pool: &mut [Page], mut inp: Input<'_>) {
         }
     };
     let destroy = |ops: &dyn RpmsgOps, ep: EndpointId, m: RxBuffer<'_>| {
-        let msg = read_msg(&m);
-        shared.delivered.lock().unwrap().push((ep, msg));
+        if let Some(msg) = read_msg(&m) {
+            shared.delivered.lock().unwrap().push((ep, msg));
+        }
         drop(m);
         if shared.act.load(Ordering::Relaxed) != 0 {
-            // Its announced destruction goes out as ours.
+            let addr = ops.addr(ep).unwrap_or(0);
             let ok = ops.destroy_endpoint(ep).is_ok();
             shared.destroyed.lock().unwrap().push((ep, ok));
+            // Its DESTROY goes out now, between what other callbacks send.
+            let name = shared
+                .names
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(id, _)| *id == ep)
+                .map(|(_, n)| *n);
+            if let (true, Some(name)) = (ok && shared.ns.load(Ordering::Relaxed) != 0, name) {
+                if !name.is_empty() && addr >= 1024 {
+                    shared.sent.lock().unwrap().push(Msg {
+                        src: addr,
+                        dst: NS_ADDR,
+                        len: NS_MSG_LEN,
+                        hash: 0,
+                        ns: Some((name, addr, NS_DESTROY)),
+                    });
+                }
+            }
         }
     };
     let unbind = |ops: &dyn RpmsgOps, ep: EndpointId| {
@@ -566,6 +597,9 @@ fn script<'a, 'cb>(
 ) {
     let mem = lb.region();
     let bufs = lb.device().buffers().unwrap();
+    shared
+        .ns
+        .store(u64::from(dev.name_service()), Ordering::Relaxed);
     // The largest buffer a message can reach us in.
     let rx_room = match &peer {
         Peer::Device(_) => rx_size as usize,
@@ -660,6 +694,7 @@ fn script<'a, 'cb>(
                                 ns: Some((cfg.name, addr, NS_CREATE)),
                             });
                         }
+                        shared.names.lock().unwrap().push((id, cfg.name));
                         eps.push(Ep {
                             id,
                             addr,
@@ -811,9 +846,13 @@ fn script<'a, 'cb>(
                     Ok(m) => {
                         assert!(!reset && (ok || tainted), "a reset peer went unnoticed");
                         if let Some(m) = m {
-                            let msg = read_msg(&m);
-                            assert_eq!(msg.dst, ep.addr);
-                            r = Some((ep.id, msg));
+                            match read_msg(&m) {
+                                Some(msg) => {
+                                    assert_eq!(msg.dst, ep.addr);
+                                    r = Some((ep.id, msg));
+                                }
+                                None => assert!(dev.is_reset(), "a read refused without a reset"),
+                            }
                             if op & 0x80 != 0 && held_rx.len() < 4 {
                                 held_rx.push(m);
                             }
@@ -851,9 +890,10 @@ fn script<'a, 'cb>(
                         let ep = eps[usize::from(inp.u8()) % eps.len()];
                         match dev.recv_timeout(ep.id, Duration::from_millis(300)) {
                             Ok(m) => {
-                                let msg = read_msg(&m);
-                                assert_eq!(msg.dst, ep.addr);
-                                r = Some((ep.id, msg));
+                                if let Some(msg) = read_msg(&m) {
+                                    assert_eq!(msg.dst, ep.addr);
+                                    r = Some((ep.id, msg));
+                                }
                                 Ok(())
                             }
                             Err(e) => Err(e),
@@ -985,7 +1025,7 @@ fn script<'a, 'cb>(
             // The peer takes what we sent, and checks it.
             16 => {
                 let policy = inp.u8();
-                let got = peer_take(&mut peer, &bufs, policy, &mut inp);
+                let got = peer_take(&mut peer, &bufs, policy, &mut inp, !tainted);
                 trace!("  peer takes {got:?}");
                 if let Some(m) = got {
                     if !tainted {
@@ -1009,7 +1049,7 @@ fn script<'a, 'cb>(
             17 => match &mut peer {
                 Peer::Driver(d) => offer(d, &mut inp),
                 Peer::Device(_) => {
-                    let _ = peer_take(&mut peer, &bufs, 0x80, &mut inp);
+                    let _ = peer_take(&mut peer, &bufs, 0x80, &mut inp, !tainted);
                 }
             },
             // Raw writes anywhere, now or while we wait.
@@ -1092,10 +1132,8 @@ fn script<'a, 'cb>(
         to_peer.extend(shared.sent.lock().unwrap().drain(..));
         for (id, ok) in shared.destroyed.lock().unwrap().drain(..) {
             if let Some(i) = eps.iter().position(|e| e.id == id) {
-                let ep = eps.remove(i);
-                if ok {
-                    destroyed(&ep, ns, dev.is_reset(), &mut to_peer);
-                } else {
+                eps.remove(i);
+                if !ok {
                     // It may or may not have announced it.
                     tainted = true;
                 }
@@ -1130,8 +1168,9 @@ fn script<'a, 'cb>(
         }
         for ep in &eps {
             let d = dev.dest(ep.id).expect("a live endpoint vanished");
+            // (Raw writes can put any source address into a message.)
             assert!(
-                d == ADDR_ANY || d == ep.init_dest || peer_addrs.contains(&d),
+                tainted || d == ADDR_ANY || d == ep.init_dest || peer_addrs.contains(&d),
                 "endpoint {} bound to {d}, an address nobody gave",
                 ep.addr
             );
@@ -1232,16 +1271,18 @@ fn peer_take(
     bufs: &IoRegion<'_>,
     policy: u8,
     inp: &mut Input<'_>,
+    strict: bool,
 ) -> Option<Msg> {
     let parse = |off: usize, cap: usize| -> Option<Msg> {
         let mut h = [0u8; HEADER_LEN];
         bufs.read_bytes(off, &mut h).ok()?;
         let h = Header::from_bytes(&h);
         let len = usize::from(h.len);
-        assert!(
-            HEADER_LEN + len <= cap,
-            "we sent {len} bytes in a {cap}-byte buffer"
-        );
+        if HEADER_LEN + len > cap {
+            // Raw writes may have changed our header since we sent it.
+            assert!(!strict, "we sent {len} bytes in a {cap}-byte buffer");
+            return None;
+        }
         let mut p = vec![0u8; len];
         bufs.read_bytes(off + HEADER_LEN, &mut p).ok()?;
         let ns = (h.dst == NS_ADDR && len == NS_MSG_LEN).then(|| {
