@@ -24,7 +24,7 @@ struct Target {
     name: &'static str,
     /// The fuzz crate, from the workspace root.
     dir: &'static str,
-    /// Its `[[bin]]`.
+    /// Its `[[bin]]` (unique: the fuzz crates share a target directory).
     bin: &'static str,
     /// What it drives, for `help`.
     what: &'static str,
@@ -54,7 +54,7 @@ const TARGETS: &[Target] = &[
     Target {
         name: "rpmsg",
         dir: "rpmsg/fuzz",
-        bin: "hostile_peer",
+        bin: "rpmsg_peer",
         what: "RPMsg host and remote against a hostile device or driver",
         extra_seeds: &[],
         max_len: 2048,
@@ -62,12 +62,10 @@ const TARGETS: &[Target] = &[
     Target {
         name: "remoteproc",
         dir: "remoteproc/fuzz",
-        bin: "load",
+        bin: "load_elf",
         what: "Remoteproc::load of hostile ELFs and tables, then create_virtio",
-        extra_seeds: &[
-            "remoteproc/tests/fixtures/zcu102-r5-smoke.elf",
-            "remoteproc/tests/fixtures/zcu102-a53-smoke.elf",
-        ],
+        // The board firmware is among its seeds (seeds/load_elf/*-smoke).
+        extra_seeds: &[],
         max_len: 0x2_0000,
     },
 ];

@@ -108,7 +108,7 @@ fn virtio() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// rpmsg `hostile_peer`: b0 (role, ring size, align), b1 (features,
+/// rpmsg `rpmsg_peer`: b0 (role, ring size, align), b1 (features,
 /// conventions), b2 (buffer sizes), b3 (callbacks, spin, remote: offers
 /// and status), remote: one byte per offer, then steps.
 fn rpmsg() -> Vec<(String, Vec<u8>)> {
@@ -287,7 +287,7 @@ fn write(dir: &str, seeds: Vec<(String, Vec<u8>)>) -> Result<(), String> {
 /// Writes every generated seed.
 pub fn write_all() -> Result<(), String> {
     write("virtio/fuzz/seeds/hostile_peer", virtio())?;
-    write("rpmsg/fuzz/seeds/hostile_peer", rpmsg())?;
+    write("rpmsg/fuzz/seeds/rpmsg_peer", rpmsg())?;
     write("remoteproc/fuzz/seeds/load_elf", remoteproc())?;
     write("rsc-table/fuzz/seeds/parse", rsc_table()?)
 }
