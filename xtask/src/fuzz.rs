@@ -157,7 +157,8 @@ pub fn run_cli(args: &[&str]) -> Result<(), String> {
                     Some("none") => Sanitizer::None,
                     other => {
                         return Err(format!(
-                            "--sanitizer takes none or address, not {other:?}\n\n{}",
+                            "--sanitizer takes none or address, not {}\n\n{}",
+                            other.unwrap_or("nothing"),
                             usage()
                         ))
                     }
